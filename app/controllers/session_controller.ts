@@ -1,0 +1,60 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { loginValidator } from '#validators/auth'
+import { limits } from '#start/limiter'
+import accountService from '#services/account_service'
+import accountMailer from '#services/account_mailer'
+import { recordSession } from '#services/session_events'
+import { SESSION_VERSION_KEY } from '#middleware/silent_auth_middleware'
+import { INTENDED_URL_KEY } from '#middleware/auth_middleware'
+
+/** Only same-site relative paths are followed after login. */
+function safeIntended(value: unknown) {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//')
+    ? value
+    : null
+}
+
+export default class SessionController {
+  async create({ view, request }: HttpContext) {
+    const email = typeof request.qs().email === 'string' ? request.qs().email.slice(0, 254) : ''
+    return view.render('pages/auth/login', { title: 'Log in', email })
+  }
+
+  async store(ctx: HttpContext) {
+    const { request, response, session, auth } = ctx
+    const { email, password } = await request.validateUsing(loginValidator)
+    await limits.loginPerIp().consume(`login:ip:${request.ip()}`)
+    await limits.loginPerEmailAndIp().consume(`login:${email}:${request.ip()}`)
+
+    const result = await accountService.attemptLogin(email, password)
+    if (!result.ok) {
+      session.flashOnly(['email'])
+      if (result.reason === 'not_activated') {
+        await accountMailer.sendActivation(result.user!)
+        session.flash(
+          'error',
+          'Please verify your email first. We have just sent you a new activation link.'
+        )
+      } else if (result.reason === 'blocked') {
+        session.flash('error', 'Your account is blocked. Please contact support.')
+      } else {
+        session.flash('error', 'Invalid email or password.')
+      }
+      return response.redirect().toRoute('session.create')
+    }
+
+    const intended = safeIntended(session.pull(INTENDED_URL_KEY))
+    session.regenerate()
+    await auth.use('web').login(result.user)
+    session.put(SESSION_VERSION_KEY, result.user.sessionVersion)
+    await recordSession(ctx, result.user, 'login')
+    return response.redirect(intended ?? '/tasks')
+  }
+
+  async destroy({ auth, response, session }: HttpContext) {
+    await auth.use('web').logout()
+    session.regenerate()
+    session.flash('success', 'You have been logged out.')
+    return response.redirect().toRoute('session.create')
+  }
+}

@@ -1,0 +1,33 @@
+import { DateTime } from 'luxon'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import { uuidv7 } from '#services/ids'
+
+export type DwhTable = 'user_sessions' | 'token_balance_changes' | 'generation_launches'
+
+/** SQLite-friendly UTC timestamp for our own timestamp columns. */
+export function sqlNow() {
+  return DateTime.utc().toFormat('yyyy-LL-dd HH:mm:ss')
+}
+
+/**
+ * Queues one analytics row for BigQuery. Call it with the transaction of
+ * the change it describes, so the row exists if and only if the change does.
+ * `timestamp` is added here (ISO 8601, UTC) unless the row brings its own.
+ */
+export async function recordEvent(
+  client: QueryClientContract,
+  table: DwhTable,
+  row: Record<string, unknown>
+) {
+  const now = DateTime.utc()
+  const payload = { timestamp: now.toISO(), ...row }
+  await client.table('outbox_events').insert({
+    table_name: table,
+    insert_id: uuidv7(),
+    payload: JSON.stringify(payload),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: sqlNow(),
+    created_at: sqlNow(),
+  })
+}

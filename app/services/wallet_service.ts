@@ -1,0 +1,143 @@
+import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import LedgerEntry, { type LedgerAction } from '#models/ledger_entry'
+import { recordEvent, sqlNow } from '#services/dwh/outbox'
+
+export type BalanceChange = {
+  userId: string
+  action: LedgerAction
+  /** Signed token amount: positive credits, negative debits. */
+  diff: number
+  /**
+   * Unique per real-world cause (`topup:order:42`, `used:run:7`,
+   * `refund:run:7`, `manual:key:abc`). A second change with the same
+   * reference is a replay and applies nothing.
+   */
+  reference: string
+  /** Shown on the usage page, e.g. `Bought "medium" pack`. */
+  description: string
+}
+
+export type BalanceChangeResult = {
+  status: 'applied' | 'rejected' | 'duplicate'
+  entry: LedgerEntry
+  oldBalance: number
+  newBalance: number
+}
+
+export class UnknownUserError extends Error {
+  constructor(public userId: string) {
+    super(`Unknown user ${userId}`)
+  }
+}
+
+export class InvalidDiffError extends Error {}
+
+/* Same ceiling as the admin API: keeps sums far from 2^53. */
+export const MAX_ABS_DIFF = 1_000_000_000
+
+function isUniqueViolation(error: unknown) {
+  return error instanceof Error && /UNIQUE constraint failed/i.test(error.message)
+}
+
+/**
+ * The only code that changes a balance. Each change runs in one
+ * transaction: a conditional update of users.balance (never below zero), a
+ * ledger row and an analytics outbox row. A refused debit is recorded as a
+ * `rejected` row and changes nothing.
+ */
+export class WalletService {
+  /**
+   * Applies a change. Pass `trx` to make it part of a larger transaction
+   * (e.g. debit + queue a run); otherwise it opens its own.
+   */
+  async change(change: BalanceChange, trx?: TransactionClientContract): Promise<BalanceChangeResult> {
+    if (!Number.isSafeInteger(change.diff) || change.diff === 0 || Math.abs(change.diff) > MAX_ABS_DIFF) {
+      throw new InvalidDiffError('diff must be a non-zero integer of at most 1e9 in absolute value')
+    }
+    if (trx) return this.applyIn(trx, change)
+    try {
+      return await db.transaction((own) => this.applyIn(own, change))
+    } catch (error) {
+      // A concurrent replay won the race on the unique reference.
+      if (isUniqueViolation(error)) return this.duplicateOf(change)
+      throw error
+    }
+  }
+
+  private async duplicateOf(change: BalanceChange, client?: TransactionClientContract) {
+    const entry = await LedgerEntry.query(client ? { client } : {})
+      .where('reference', change.reference)
+      .where('status', 'applied')
+      .firstOrFail()
+    return {
+      status: 'duplicate' as const,
+      entry,
+      oldBalance: entry.oldBalance,
+      newBalance: entry.newBalance,
+    }
+  }
+
+  private async applyIn(trx: TransactionClientContract, change: BalanceChange): Promise<BalanceChangeResult> {
+    const replay = await LedgerEntry.query({ client: trx })
+      .where('reference', change.reference)
+      .where('status', 'applied')
+      .first()
+    if (replay) return this.duplicateOf(change, trx)
+
+    const user = await trx.from('users').select('id', 'email', 'balance').where('id', change.userId).first()
+    if (!user) throw new UnknownUserError(change.userId)
+
+    /* Conditional update: the balance cannot go below zero, whatever runs concurrently. */
+    const updated = await trx.rawQuery(
+      'UPDATE users SET balance = balance + ?, updated_at = ? WHERE id = ? AND balance + ? >= 0 RETURNING balance',
+      [change.diff, sqlNow(), change.userId, change.diff]
+    )
+    const applied = updated.length === 1
+    const newBalance: number = applied ? updated[0].balance : user.balance
+    const oldBalance = applied ? newBalance - change.diff : user.balance
+    const status = applied ? 'applied' : 'rejected'
+
+    const entry = await LedgerEntry.create(
+      {
+        userId: change.userId,
+        action: change.action,
+        status,
+        diff: change.diff,
+        oldBalance,
+        newBalance,
+        reference: change.reference,
+        description: change.description,
+      },
+      { client: trx }
+    )
+    await recordEvent(trx, 'token_balance_changes', {
+      userid: change.userId,
+      email: user.email,
+      action: change.action,
+      diff: change.diff,
+      old_balance: oldBalance,
+      new_balance: newBalance,
+      status,
+      reference: change.reference,
+    })
+    return { status, entry, oldBalance, newBalance }
+  }
+
+  async balanceOf(userId: string) {
+    const row = await db.from('users').select('balance').where('id', userId).first()
+    if (!row) throw new UnknownUserError(userId)
+    return row.balance as number
+  }
+
+  /** Invariant check: balance = sum of applied diffs, for one user or all. */
+  async findInvariantViolations() {
+    return db.rawQuery(
+      `SELECT u.id, u.balance, COALESCE(SUM(l.diff), 0) AS ledger_sum
+         FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id AND l.status = 'applied'
+        GROUP BY u.id HAVING u.balance <> COALESCE(SUM(l.diff), 0) OR u.balance < 0`
+    )
+  }
+}
+
+export default new WalletService()

@@ -1,0 +1,81 @@
+/*
+| Every environment variable the app reads is validated here and documented
+| in .env.example. Optional integrations fall back to the embedded defaults.
+*/
+import { Env } from '@adonisjs/core/env'
+
+export default await Env.create(new URL('../', import.meta.url), {
+  NODE_ENV: Env.schema.enum(['development', 'production', 'test'] as const),
+  PORT: Env.schema.number(),
+  HOST: Env.schema.string({ format: 'host' }),
+  APP_KEY: Env.schema.secret(),
+  APP_URL: Env.schema.string({ format: 'url', tld: false }),
+  APP_NAME: Env.schema.string.optional(),
+  LOG_LEVEL: Env.schema.string(),
+
+  /* Database: one SQLite file (WAL) */
+  DATABASE_PATH: Env.schema.string.optional(),
+
+  /* Sessions live in the signed, encrypted cookie (GET never writes the DB) */
+  SESSION_DRIVER: Env.schema.enum.optional(['cookie', 'memory'] as const),
+
+  /* Mail */
+  MAIL_MAILER: Env.schema.enum.optional(['smtp', 'dev'] as const),
+  MAIL_FROM: Env.schema.string.optional(),
+  SMTP_HOST: Env.schema.string.optional(),
+  SMTP_PORT: Env.schema.number.optional(),
+  SMTP_USERNAME: Env.schema.string.optional(),
+  SMTP_PASSWORD: Env.schema.string.optional(),
+  SMTP_SECURE: Env.schema.boolean.optional(),
+
+  /* Rate limiting */
+  LIMITER_STORE: Env.schema.enum.optional(['memory', 'database'] as const),
+
+  /* Proxies and geo */
+  TRUSTED_PROXIES: Env.schema.string.optional(),
+  TRUST_CDN_GEO_HEADERS: Env.schema.boolean.optional(),
+
+  /* Storage */
+  DRIVE_DISK: Env.schema.enum.optional(['fs', 's3', 'gcs'] as const),
+  STORAGE_PATH: Env.schema.string.optional(),
+  S3_BUCKET: Env.schema.string.optional(),
+  S3_REGION: Env.schema.string.optional(),
+  S3_ENDPOINT: Env.schema.string.optional(),
+  S3_ACCESS_KEY_ID: Env.schema.string.optional(),
+  S3_SECRET_ACCESS_KEY: Env.schema.string.optional(),
+  GCS_BUCKET: Env.schema.string.optional(),
+  GCS_KEY: Env.schema.string.optional(),
+
+  /* Internal admin API */
+  ADMIN_TOKEN: Env.schema.string.optional(),
+
+  /* Payments */
+  PAYMENT_GATEWAY: Env.schema.enum.optional(['dev', 'apay'] as const),
+  APAY_API_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  APAY_TOKEN: Env.schema.string.optional(),
+  PAYMENT_PENDING_EXPIRY_MINUTES: Env.schema.number.optional(),
+
+  /* Generation */
+  GENERATION_PROVIDER: Env.schema.enum.optional(['local', 'http'] as const),
+  GENERATION_API_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  GENERATION_API_KEY: Env.schema.string.optional(),
+  GENERATION_WEBHOOK_SECRET: Env.schema.string.optional(),
+  FFMPEG_PATH: Env.schema.string.optional(),
+  FFPROBE_PATH: Env.schema.string.optional(),
+  RUN_TIMEOUT_MINUTES: Env.schema.number.optional(),
+  UPLOAD_MAX_VIDEO_MB: Env.schema.number.optional(),
+  UPLOAD_MAX_AUDIO_MB: Env.schema.number.optional(),
+  UPLOAD_MAX_DURATION_SECONDS: Env.schema.number.optional(),
+
+  /* Worker */
+  WORKER_IN_PROCESS: Env.schema.boolean.optional(),
+  WORKER_POLL_MS: Env.schema.number.optional(),
+
+  /* Analytics */
+  BIGQUERY_PROJECT_ID: Env.schema.string.optional(),
+  BIGQUERY_DATASET: Env.schema.string.optional(),
+  GOOGLE_APPLICATION_CREDENTIALS: Env.schema.string.optional(),
+  BIGQUERY_CREDENTIALS_JSON: Env.schema.string.optional(),
+  BIGQUERY_API_ENDPOINT: Env.schema.string.optional({ format: 'url', tld: false }),
+  GTM_ID: Env.schema.string.optional(),
+})

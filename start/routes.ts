@@ -1,0 +1,49 @@
+/*
+| Routes. Sections: auth (guest pages), app pages (signed in), internal API,
+| webhooks, development-only helpers.
+*/
+import { middleware } from '#start/kernel'
+import { controllers } from '#generated/controllers'
+import router from '@adonisjs/core/services/router'
+
+router.get('/', ({ response, auth }) => response.redirect(auth.isAuthenticated ? '/tasks' : '/login'))
+
+/* ---- Accounts (signed-out pages) ---- */
+router
+  .group(() => {
+    router.get('signup', [controllers.NewAccount, 'create'])
+    router.post('signup', [controllers.NewAccount, 'store'])
+    router.get('signup/check-email', [controllers.NewAccount, 'checkEmail'])
+
+    router.get('login', [controllers.Session, 'create'])
+    router.post('login', [controllers.Session, 'store'])
+
+    router.get('forgot-password', [controllers.PasswordReset, 'create'])
+    router.post('forgot-password', [controllers.PasswordReset, 'store'])
+    router.get('forgot-password/sent', [controllers.PasswordReset, 'sent'])
+    router.get('reset-password/:token', [controllers.PasswordReset, 'edit'])
+    router.post('reset-password/:token', [controllers.PasswordReset, 'update'])
+  })
+  .use(middleware.guest())
+
+/* Activation links work in any browser, signed in or not. */
+router.get('activate/:token', [controllers.Activation, 'show'])
+
+/* ---- App pages (signed in) ---- */
+router
+  .group(() => {
+    router.post('logout', [controllers.Session, 'destroy'])
+    router.get('tasks', [controllers.Tasks, 'index'])
+    router.get('tokens', [controllers.Tokens, 'index'])
+    router.get('usage', [controllers.Usage, 'index'])
+  })
+  .use(middleware.auth())
+
+/* ---- Development only ---- */
+router
+  .group(() => {
+    router.get('mailbox', [controllers.DevMailbox, 'index'])
+    router.get('mailbox/:id', [controllers.DevMailbox, 'show'])
+  })
+  .prefix('dev')
+  .use(middleware.devOnly())

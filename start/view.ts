@@ -1,0 +1,12 @@
+/*
+| Globals shared by every Edge template.
+*/
+import edge from 'edge.js'
+import env from '#start/env'
+
+edge.global('appName', 'vgen')
+edge.global('gtmId', env.get('GTM_ID') || '')
+edge.global('formatTokens', (value: number) => new Intl.NumberFormat('en-US').format(value))
+edge.global('formatDate', (value: { toFormat?: (f: string) => string } | null | undefined) =>
+  value?.toFormat ? value.toFormat('yyyy-LL-dd HH:mm') : ''
+)
