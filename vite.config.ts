@@ -4,7 +4,7 @@ import adonisjs from '@adonisjs/vite/client'
 export default defineConfig({
   plugins: [
     adonisjs({
-      entrypoints: ['resources/css/app.css', 'resources/js/app.js'],
+      entryPoints: ['resources/css/app.css', 'resources/js/app.js'],
       reload: ['resources/views/**/*.edge'],
     }),
   ],

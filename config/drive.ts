@@ -25,7 +25,7 @@ const driveConfig = defineConfig({
       visibility: 'private',
     }),
     gcs: services.gcs({
-      credentials: env.get('GCS_KEY') ?? '',
+      keyFilename: env.get('GCS_KEY') || undefined,
       bucket: env.get('GCS_BUCKET') ?? '',
       visibility: 'private',
     }),

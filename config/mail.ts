@@ -9,7 +9,9 @@ function parseFrom(value: string) {
   return match ? { name: match[1], address: match[2] } : { address: value.trim(), name: 'vgen' }
 }
 
-export const mailboxPath = app.makePath('tmp', app.inTest ? 'mailbox-test' : 'mailbox')
+export const mailboxPath = app.makePath(
+  env.get('MAILBOX_PATH') || (app.inTest ? 'tmp/mailbox-test' : 'tmp/mailbox')
+)
 
 const mailConfig = defineConfig({
   default: env.get('MAIL_MAILER') ?? (app.inProduction ? 'smtp' : 'dev'),

@@ -21,6 +21,7 @@ export default await Env.create(new URL('../', import.meta.url), {
 
   /* Mail */
   MAIL_MAILER: Env.schema.enum.optional(['smtp', 'dev'] as const),
+  MAILBOX_PATH: Env.schema.string.optional(),
   MAIL_FROM: Env.schema.string.optional(),
   SMTP_HOST: Env.schema.string.optional(),
   SMTP_PORT: Env.schema.number.optional(),

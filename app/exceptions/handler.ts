@@ -32,12 +32,12 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     '400..403': (error, { view }) =>
       view.render('pages/errors/client_error', {
         title: 'Request not valid',
-        message: (error as Error).message || 'This request is not valid.',
+        message: (error as { message?: string }).message || 'This request is not valid.',
       }),
     '405..428': (error, { view }) =>
       view.render('pages/errors/client_error', {
         title: 'Request not valid',
-        message: (error as Error).message || 'This request is not valid.',
+        message: (error as { message?: string }).message || 'This request is not valid.',
       }),
     '500..599': (_, { view, request }) =>
       view.render('pages/errors/server_error', {

@@ -12,11 +12,10 @@ const TABLES_IN_DELETE_ORDER = ['outbox_events', 'ledger_entries', 'account_toke
  * exist (children before parents).
  */
 export async function resetState() {
-  const existing = new Set(
-    (await db.rawQuery(`SELECT name FROM sqlite_master WHERE type = 'table'`)).map(
-      (row: { name: string }) => row.name
-    )
+  const rows: { name: string }[] = await db.rawQuery(
+    `SELECT name FROM sqlite_master WHERE type = 'table'`
   )
+  const existing = new Set(rows.map((row) => row.name))
   const extra = [...existing].filter(
     (name) =>
       !TABLES_IN_DELETE_ORDER.includes(name) &&

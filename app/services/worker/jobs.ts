@@ -1,0 +1,9 @@
+import type { WorkerJob } from '#services/worker/types'
+
+/**
+ * Every background job the worker runs. Each module adds its job here
+ * (generation runs, analytics shipping, payment reconciliation).
+ */
+export async function workerJobs(): Promise<WorkerJob[]> {
+  return []
+}
