@@ -32,6 +32,7 @@ export default defineConfig({
   ],
 
   preloads: [() => import('#start/routes'), () => import('#start/kernel'), () => import('#start/view'),
+    () => import('#start/validator'),
     { file: () => import('#start/worker'), environment: ['web'] },
   ],
 

@@ -10,3 +10,6 @@ edge.global('formatTokens', (value: number) => new Intl.NumberFormat('en-US').fo
 edge.global('formatDate', (value: { toFormat?: (f: string) => string } | null | undefined) =>
   value?.toFormat ? value.toFormat('yyyy-LL-dd HH:mm') : ''
 )
+
+/** JSON for inline scripts: `<` is escaped so a value can never close the script tag. */
+edge.global('scriptJson', (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c'))

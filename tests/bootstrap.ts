@@ -21,9 +21,10 @@ export const plugins: Config['plugins'] = [
   assert(),
   pluginAdonisJS(app),
   apiClient(),
-  sessionApiClient(app),
+  /* shield before session: its setup hook adds the CSRF secret to the session before it is committed */
   shieldApiClient(),
   authApiClient(app),
+  sessionApiClient(app),
   browserClient({
     runInSuites: ['browser'],
     launcher: (config) =>

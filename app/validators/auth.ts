@@ -4,7 +4,15 @@ import vine from '@vinejs/vine'
  * Emails are normalised (trimmed, lower-cased) before any lookup. Length caps
  * keep 10 KB inputs from reaching the hasher or the database.
  */
-const email = () => vine.string().trim().maxLength(254).email().toLowerCase()
+/* ASCII only: internationalised addresses need SMTPUTF8, which many relays lack. */
+const email = () =>
+  vine
+    .string()
+    .trim()
+    .maxLength(254)
+    .regex(/^[\x21-\x7e]+$/)
+    .email()
+    .toLowerCase()
 const newPassword = () =>
   vine.string().minLength(8).maxLength(128).confirmed({ confirmationField: 'passwordConfirmation' })
 
