@@ -45,8 +45,11 @@ export default class User extends compose(BaseModel, AuthFinder) {
   declare updatedAt: DateTime
 
   @beforeCreate()
-  static assignId(user: User) {
+  static assignDefaults(user: User) {
     user.id ??= uuidv7()
+    user.status ??= 'new'
+    user.balance ??= 0
+    user.sessionVersion ??= 1
   }
 
   /* Emails are compared lower-cased and trimmed everywhere. */
