@@ -35,6 +35,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   /* Proxies and geo */
   TRUSTED_PROXIES: Env.schema.string.optional(),
   TRUST_CDN_GEO_HEADERS: Env.schema.boolean.optional(),
+  GEOIP_DATABASE: Env.schema.string.optional(),
 
   /* Storage */
   DRIVE_DISK: Env.schema.enum.optional(['fs', 's3', 'gcs'] as const),
@@ -55,6 +56,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   APAY_API_URL: Env.schema.string.optional({ format: 'url', tld: false }),
   APAY_TOKEN: Env.schema.string.optional(),
   PAYMENT_PENDING_EXPIRY_MINUTES: Env.schema.number.optional(),
+  APAY_TIMEOUT_MS: Env.schema.number.optional(),
 
   /* Generation */
   GENERATION_PROVIDER: Env.schema.enum.optional(['local', 'http'] as const),
@@ -72,9 +74,15 @@ export default await Env.create(new URL('../', import.meta.url), {
   WORKER_IN_PROCESS: Env.schema.boolean.optional(),
   WORKER_POLL_MS: Env.schema.number.optional(),
 
+  /* Operations: health, shutdown, LiteFS */
+  HEALTH_REQUIRE_WORKER: Env.schema.boolean.optional(),
+  SHUTDOWN_TIMEOUT_SECONDS: Env.schema.number.optional(),
+  LITEFS_DIR: Env.schema.string.optional(),
+
   /* Analytics */
   BIGQUERY_PROJECT_ID: Env.schema.string.optional(),
   BIGQUERY_DATASET: Env.schema.string.optional(),
+  BIGQUERY_LOCATION: Env.schema.string.optional(),
   GOOGLE_APPLICATION_CREDENTIALS: Env.schema.string.optional(),
   BIGQUERY_CREDENTIALS_JSON: Env.schema.string.optional(),
   BIGQUERY_API_ENDPOINT: Env.schema.string.optional({ format: 'url', tld: false }),

@@ -47,3 +47,7 @@ router
   })
   .prefix('dev')
   .use(middleware.devOnly())
+
+/* ---- Operations: health probes (public, read-only, JSON) ---- */
+router.get('health', [controllers.Health, 'live'])
+router.get('health/ready', [controllers.Health, 'ready'])

@@ -6,6 +6,7 @@
 export const controllers = {
   Activation: () => import('#controllers/activation_controller'),
   DevMailbox: () => import('#controllers/dev_mailbox_controller'),
+  Health: () => import('#controllers/health_controller'),
   NewAccount: () => import('#controllers/new_account_controller'),
   PasswordReset: () => import('#controllers/password_reset_controller'),
   Session: () => import('#controllers/session_controller'),

@@ -21,6 +21,8 @@ export type ScannedRoutes = {
     'usage.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'health.live': { paramsTuple?: []; params?: {} }
+    'health.ready': { paramsTuple?: []; params?: {} }
   }
   GET: {
     'new_account.create': { paramsTuple?: []; params?: {} }
@@ -35,6 +37,8 @@ export type ScannedRoutes = {
     'usage.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'health.live': { paramsTuple?: []; params?: {} }
+    'health.ready': { paramsTuple?: []; params?: {} }
   }
   HEAD: {
     'new_account.create': { paramsTuple?: []; params?: {} }
@@ -49,6 +53,8 @@ export type ScannedRoutes = {
     'usage.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'health.live': { paramsTuple?: []; params?: {} }
+    'health.ready': { paramsTuple?: []; params?: {} }
   }
   POST: {
     'new_account.store': { paramsTuple?: []; params?: {} }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import logger from '@adonisjs/core/services/logger'
 import { WorkerLease } from '#services/worker/lease'
+import { isReplica } from '#services/worker/node_role'
 import type { WorkerJob } from '#services/worker/types'
 
 /**
@@ -10,6 +11,9 @@ import type { WorkerJob } from '#services/worker/types'
  * abort signal) and releases the lease, so another process can resume.
  */
 export class Worker {
+  /** The worker running in this process, if any (read by the readiness check). */
+  static current?: Worker
+
   private controller = new AbortController()
   private loops: Promise<void>[] = []
   private lease: WorkerLease
@@ -28,6 +32,7 @@ export class Worker {
   }
 
   async start() {
+    Worker.current = this
     await this.renewLease()
     this.leaseTimer = setInterval(() => void this.renewLease(), this.lease.ttlMs / 3)
     this.loops = this.jobs.map((job) => this.loop(job))
@@ -35,6 +40,12 @@ export class Worker {
   }
 
   private async renewLease() {
+    if (isReplica()) {
+      /* A LiteFS replica cannot write; it idles until it becomes the primary. */
+      if (this.holding) logger.info('worker paused: this node is a read-only replica')
+      this.holding = false
+      return
+    }
     try {
       this.holding = await this.lease.acquire()
     } catch (error) {
@@ -47,9 +58,10 @@ export class Worker {
     const signal = this.controller.signal
     while (!signal.aborted) {
       let didWork = false
-      if (this.holding) {
+      if (this.holding && !isReplica()) {
         try {
-          didWork = (await job.tick(signal))?.didWork ?? false
+          const result = await job.tick(signal)
+          didWork = result?.didWork ?? false
         } catch (error) {
           logger.error({ err: error, job: job.name }, 'worker job tick failed')
         }
@@ -64,6 +76,7 @@ export class Worker {
     clearInterval(this.leaseTimer)
     await Promise.allSettled(this.loops)
     this.loops = []
+    if (Worker.current === this) Worker.current = undefined
     if (this.holding) await this.lease.release().catch(() => {})
     logger.info('worker stopped')
   }
