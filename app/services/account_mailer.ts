@@ -14,6 +14,9 @@ const MAILS_PER_ADDRESS_PER_HOUR = 5
  * A mail failure is logged, never shown as a stack trace to the user.
  */
 export class AccountMailer {
+  /** `mailer` picks a configured mailer by name; the default follows MAIL_MAILER. */
+  constructor(private mailer?: 'smtp' | 'dev') {}
+
   private async deliver(user: User, build: () => Promise<AccountLinkMail>) {
     const allowed = await limiter
       .use({ requests: MAILS_PER_ADDRESS_PER_HOUR, duration: '1 hour' })
@@ -23,7 +26,7 @@ export class AccountMailer {
       return false
     }
     try {
-      await mail.send(await build())
+      await (this.mailer ? mail.use(this.mailer) : mail).send(await build())
       return true
     } catch (error) {
       logger.error({ err: error, userId: user.id }, 'account mail could not be sent')

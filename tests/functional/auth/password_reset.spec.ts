@@ -25,7 +25,10 @@ function submitReset(client: any, link: string, password = NEW, confirmation = p
 test.group('Password reset', (group) => {
   freshState(group)
 
-  test('the full reset: mail, form, new password works, old does not', async ({ client, assert }) => {
+  test('the full reset: mail, form, new password works, old does not', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser({ email: 'reset@example.com', password: OLD })
     const response = await requestReset(client, 'Reset@Example.com')
     response.assertHeader('location', '/forgot-password/sent')
@@ -93,7 +96,10 @@ test.group('Password reset', (group) => {
     assert.lengthOf(await mailsTo('nobody@example.com'), 0)
   })
 
-  test('mismatched or short passwords are refused and change nothing', async ({ client, assert }) => {
+  test('mismatched or short passwords are refused and change nothing', async ({
+    client,
+    assert,
+  }) => {
     const user = await createUser({ email: 'mismatch@example.com', password: OLD })
     await requestReset(client, 'mismatch@example.com')
     const link = await linkFromLatestMail('mismatch@example.com', '/reset-password/')

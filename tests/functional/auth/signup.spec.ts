@@ -20,7 +20,11 @@ test.group('Sign up', (group) => {
   test('creates a new user and mails an activation link', async ({ client, assert }) => {
     const response = await client
       .post('/signup')
-      .form({ email: '  New.User@Example.COM ', password: PASSWORD, passwordConfirmation: PASSWORD })
+      .form({
+        email: '  New.User@Example.COM ',
+        password: PASSWORD,
+        passwordConfirmation: PASSWORD,
+      })
       .withCsrfToken()
       .redirects(0)
     response.assertStatus(302)
@@ -42,7 +46,10 @@ test.group('Sign up', (group) => {
     page.assertTextIncludes('Check your email')
   })
 
-  test('an existing email gets the same answer and a mail to the owner', async ({ client, assert }) => {
+  test('an existing email gets the same answer and a mail to the owner', async ({
+    client,
+    assert,
+  }) => {
     await createUser({ email: 'owner@example.com' })
     const response = await client
       .post('/signup')
@@ -51,7 +58,14 @@ test.group('Sign up', (group) => {
       .redirects(0)
     response.assertStatus(302)
     response.assertHeader('location', '/signup/check-email')
-    assert.equal(await User.query().where('email', 'owner@example.com').count('* as n').first().then((r) => Number(r!.$extras.n)), 1)
+    assert.equal(
+      await User.query()
+        .where('email', 'owner@example.com')
+        .count('* as n')
+        .first()
+        .then((r) => Number(r!.$extras.n)),
+      1
+    )
     const mails = await mailsTo('owner@example.com')
     assert.lengthOf(mails, 1)
     assert.equal(mails[0].subject, 'You already have a vgen account')
@@ -61,9 +75,17 @@ test.group('Sign up', (group) => {
     const cases = [
       {},
       { email: 'not-an-email', password: PASSWORD, passwordConfirmation: PASSWORD },
-      { email: `${'a'.repeat(10_000)}@example.com`, password: PASSWORD, passwordConfirmation: PASSWORD },
+      {
+        email: `${'a'.repeat(10_000)}@example.com`,
+        password: PASSWORD,
+        passwordConfirmation: PASSWORD,
+      },
       { email: 'x@example.com', password: 'short', passwordConfirmation: 'short' },
-      { email: 'x@example.com', password: 'p'.repeat(10_000), passwordConfirmation: 'p'.repeat(10_000) },
+      {
+        email: 'x@example.com',
+        password: 'p'.repeat(10_000),
+        passwordConfirmation: 'p'.repeat(10_000),
+      },
       { email: 'x@example.com', password: PASSWORD, passwordConfirmation: 'something else' },
       { email: "x@example.com' OR 1=1 --", password: PASSWORD, passwordConfirmation: PASSWORD },
       { email: 'üñî©ødé@exämple.com', password: PASSWORD, passwordConfirmation: PASSWORD },
@@ -107,7 +129,11 @@ test.group('Sign up', (group) => {
     for (let index = 0; index < 10; index++) {
       await client
         .post('/signup')
-        .form({ email: `t${index}@example.com`, password: PASSWORD, passwordConfirmation: PASSWORD })
+        .form({
+          email: `t${index}@example.com`,
+          password: PASSWORD,
+          passwordConfirmation: PASSWORD,
+        })
         .withCsrfToken()
         .redirects(0)
     }
