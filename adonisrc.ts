@@ -31,7 +31,10 @@ export default defineConfig({
     () => import('@adonisjs/drive/drive_provider'),
   ],
 
-  preloads: [() => import('#start/routes'), () => import('#start/kernel'), () => import('#start/view'),
+  preloads: [
+    () => import('#start/routes'),
+    () => import('#start/kernel'),
+    () => import('#start/view'),
     () => import('#start/validator'),
     { file: () => import('#start/worker'), environment: ['web'] },
   ],

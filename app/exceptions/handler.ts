@@ -57,13 +57,19 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   }
 
   /** 429 with Retry-After and a page (or JSON) that says when to try again. */
-  private renderThrottled(error: InstanceType<typeof limiterErrors.ThrottleException>, ctx: HttpContext) {
+  private renderThrottled(
+    error: InstanceType<typeof limiterErrors.ThrottleException>,
+    ctx: HttpContext
+  ) {
     const retryAfter = Math.max(1, Math.ceil(error.response.availableIn))
     ctx.response.header('Retry-After', String(retryAfter))
     ctx.response.status(429)
     if (wantsJson(ctx)) {
       return ctx.response.send({
-        error: { code: 'too_many_requests', message: `Too many requests. Retry in ${retryAfter} s.` },
+        error: {
+          code: 'too_many_requests',
+          message: `Too many requests. Retry in ${retryAfter} s.`,
+        },
       })
     }
     return ctx.view
@@ -78,7 +84,10 @@ export default class HttpExceptionHandler extends ExceptionHandler {
    * Form validation errors go back to the form. Only short, non-secret
    * fields are kept as old input, so a 10 KB field cannot bloat the cookie.
    */
-  private redirectWithErrors(error: InstanceType<typeof vineErrors.E_VALIDATION_ERROR>, ctx: HttpContext) {
+  private redirectWithErrors(
+    error: InstanceType<typeof vineErrors.E_VALIDATION_ERROR>,
+    ctx: HttpContext
+  ) {
     ctx.session.flashValidationErrors(error, false)
     const body = ctx.request.all()
     for (const [key, value] of Object.entries(body)) {
