@@ -3,25 +3,28 @@ import { defineConfig } from '@adonisjs/shield'
 
 /*
  * CSP: scripts only from our origin or carrying the per-request nonce
- * (`@nonce`), plus Google Tag Manager / Analytics, which GTM loads itself.
+ * (`@nonce`). Google Tag Manager and GA4 get exactly what Google's CSP
+ * guide lists for them: gtm.js, GA's beacons (connect, image fallback)
+ * and the noscript iframe.
  */
-const gtm = ['https://www.googletagmanager.com', 'https://www.google-analytics.com']
+const gtm = 'https://*.googletagmanager.com'
+const gaHits = ['https://*.google-analytics.com', 'https://*.analytics.google.com']
 
 const shieldConfig = defineConfig({
   csp: {
     enabled: true,
     directives: {
       defaultSrc: [`'self'`],
-      scriptSrc: [`'self'`, '@nonce', ...gtm],
+      scriptSrc: [`'self'`, '@nonce', gtm],
       styleSrc: [`'self'`, '@nonce'],
-      imgSrc: [`'self'`, 'data:', 'blob:', ...gtm],
+      imgSrc: [`'self'`, 'data:', 'blob:', gtm, 'https://*.google-analytics.com'],
       mediaSrc: [`'self'`, 'blob:'],
       connectSrc: [
         `'self'`,
-        ...gtm,
-        'https://*.google-analytics.com',
-        'https://*.analytics.google.com',
-        ...(app.inDev ? ['ws:'] : []),
+        gtm,
+        ...gaHits,
+        /* Vite's dev server pushes reloads over a websocket (development and tests only). */
+        ...(app.inProduction ? [] : ['ws:']),
       ],
       frameSrc: ['https://www.googletagmanager.com'],
       objectSrc: [`'none'`],
