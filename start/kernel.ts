@@ -21,4 +21,5 @@ export const middleware = router.named({
   guest: () => import('#middleware/guest_middleware'),
   auth: () => import('#middleware/auth_middleware'),
   devOnly: () => import('#middleware/dev_only_middleware'),
+  adminToken: () => import('#middleware/admin_token_middleware'),
 })

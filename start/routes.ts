@@ -39,6 +39,37 @@ router
   })
   .use(middleware.auth())
 
+/* ---- Tokens: top-up orders (signed in) ---- */
+router
+  .group(() => {
+    router.post('tokens/orders', [controllers.Orders, 'store'])
+    router.get('tokens/orders/:id', [controllers.Orders, 'show'])
+    router.get('tokens/orders/:id/status', [controllers.Orders, 'status'])
+    router.post('tokens/orders/:id/check', [controllers.Orders, 'check'])
+  })
+  .use(middleware.auth())
+
+/* ---- Payment gateway postbacks: no session, a hint verified with the gateway ---- */
+router.post('webhooks/payments/:gateway', [controllers.PaymentWebhooks, 'store'])
+
+/* ---- Internal admin API (ADMIN_TOKEN; JSON only) ---- */
+router
+  .group(() => {
+    router.put('user', [controllers.InternalUsers, 'update'])
+    router.put('balance', [controllers.InternalBalances, 'update'])
+  })
+  .prefix('api/internal')
+  .use(middleware.adminToken())
+
+/* ---- Dev payment checkout (development and test only) ---- */
+router
+  .group(() => {
+    router.get('checkout/:id', [controllers.DevCheckout, 'show'])
+    router.post('checkout/:id', [controllers.DevCheckout, 'update'])
+  })
+  .prefix('dev')
+  .use(middleware.devOnly())
+
 /* ---- Development only ---- */
 router
   .group(() => {

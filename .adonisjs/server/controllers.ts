@@ -5,10 +5,15 @@
 
 export const controllers = {
   Activation: () => import('#controllers/activation_controller'),
+  DevCheckout: () => import('#controllers/dev_checkout_controller'),
   DevMailbox: () => import('#controllers/dev_mailbox_controller'),
   Health: () => import('#controllers/health_controller'),
+  InternalBalances: () => import('#controllers/internal_balances_controller'),
+  InternalUsers: () => import('#controllers/internal_users_controller'),
   NewAccount: () => import('#controllers/new_account_controller'),
+  Orders: () => import('#controllers/orders_controller'),
   PasswordReset: () => import('#controllers/password_reset_controller'),
+  PaymentWebhooks: () => import('#controllers/payment_webhooks_controller'),
   Session: () => import('#controllers/session_controller'),
   Tasks: () => import('#controllers/tasks_controller'),
   Tokens: () => import('#controllers/tokens_controller'),

@@ -1,7 +1,26 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import PaymentOrder from '#models/payment_order'
+import { orderView, packCards } from '#presenters/billing'
+import { pageNumber } from '#presenters/pagination'
+
+const ORDERS_PER_PAGE = 10
 
 export default class TokensController {
-  async index({ view }: HttpContext) {
-    return view.render('pages/tokens/index', { title: 'Tokens', active: 'tokens' })
+  /** The packs to buy and the user's own orders, newest first. */
+  async index({ view, auth, request }: HttpContext) {
+    const user = auth.getUserOrFail()
+    const orders = await PaymentOrder.query()
+      .where('user_id', user.id)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .paginate(pageNumber(request.qs().page), ORDERS_PER_PAGE)
+    orders.baseUrl(request.url())
+    return view.render('pages/tokens/index', {
+      title: 'Tokens',
+      active: 'tokens',
+      packs: packCards(),
+      orders: orders.all().map(orderView),
+      pagination: orders.getMeta(),
+    })
   }
 }

@@ -10,10 +10,41 @@ const MAX_ECHOED_LENGTH = 300
 
 function wantsJson(ctx: HttpContext) {
   return (
-    ctx.request.url().startsWith('/api/') ||
-    ctx.request.accepts(['html', 'json']) === 'json' ||
-    ctx.request.ajax()
+    isMachineEndpoint(ctx) || ctx.request.accepts(['html', 'json']) === 'json' || ctx.request.ajax()
   )
+}
+
+/* Machine-to-machine endpoints: JSON errors, never an HTML page. */
+function isMachineEndpoint(ctx: HttpContext) {
+  const url = ctx.request.url()
+  return url.startsWith('/api/') || url.startsWith('/webhooks/')
+}
+
+function machineError(error: unknown): { status: number; code: string; message: string } {
+  const err = (error ?? {}) as { status?: unknown; code?: unknown; message?: unknown }
+  const status =
+    typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500
+  if (error instanceof vineErrors.E_VALIDATION_ERROR) {
+    const first = (error.messages as { message: string }[])[0]
+    return { status: 400, code: 'invalid_body', message: first?.message ?? 'The body is not valid' }
+  }
+  /* The bodyparser's JSON errors: a SyntaxError (400) or a non-object JSON in strict mode (422). */
+  if (error instanceof SyntaxError || (status === 422 && /JSON/.test(String(err.message)))) {
+    return {
+      status: 400,
+      code: 'invalid_json',
+      message: 'The body is not valid JSON (an object is expected)',
+    }
+  }
+  if (status >= 500) return { status: 500, code: 'internal_error', message: 'Something went wrong' }
+  if (status === 404) return { status, code: 'not_found', message: 'Not found' }
+  const code =
+    typeof err.code === 'string' ? err.code.replace(/^E_/, '').toLowerCase() : 'bad_request'
+  return {
+    status,
+    code,
+    message: typeof err.message === 'string' ? err.message : 'Request not valid',
+  }
 }
 
 function humanDuration(seconds: number) {
@@ -50,10 +81,20 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     if (error instanceof limiterErrors.ThrottleException) {
       return this.renderThrottled(error, ctx)
     }
+    if (isMachineEndpoint(ctx)) return this.renderMachineError(error, ctx)
     if (error instanceof vineErrors.E_VALIDATION_ERROR && !wantsJson(ctx)) {
       return this.redirectWithErrors(error, ctx)
     }
     return super.handle(error, ctx)
+  }
+
+  /**
+   * The internal API and webhooks always answer `{"error": {"code", "message"}}`,
+   * including for bodies the bodyparser refuses (malformed JSON: 400).
+   */
+  private renderMachineError(error: unknown, ctx: HttpContext) {
+    const { status, code, message } = machineError(error)
+    return ctx.response.status(status).send({ error: { code, message } })
   }
 
   /** 429 with Retry-After and a page (or JSON) that says when to try again. */

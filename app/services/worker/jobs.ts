@@ -5,5 +5,6 @@ import type { WorkerJob } from '#services/worker/types'
  * (generation runs, analytics shipping, payment reconciliation).
  */
 export async function workerJobs(): Promise<WorkerJob[]> {
-  return []
+  const { paymentsReconcileJob } = await import('#services/billing_service')
+  return [paymentsReconcileJob()]
 }

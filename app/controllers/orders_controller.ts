@@ -1,0 +1,95 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import logger from '@adonisjs/core/services/logger'
+import limiter from '@adonisjs/limiter/services/main'
+import { DateTime } from 'luxon'
+import PaymentOrder from '#models/payment_order'
+import billingService, {
+  CheckoutUnavailableError,
+  UnknownPackError,
+} from '#services/billing_service'
+import { GatewayUnavailableError } from '#integrations/payments/gateway'
+import { GatewayNotConfiguredError } from '#integrations/payments/gateways'
+import { orderView } from '#presenters/billing'
+
+/* The return page asks the gateway at most this often per order. */
+const CHECK_INTERVAL_SECONDS = 3
+
+/** A user's own order, else 404 (another user's order does not exist for them). */
+async function ownOrder({ auth, params }: HttpContext) {
+  const user = auth.getUserOrFail()
+  return PaymentOrder.query().where('id', String(params.id)).where('user_id', user.id).firstOrFail()
+}
+
+export default class OrdersController {
+  /** Buy a pack: an order with a snapshot of the pack, then off to the gateway's checkout. */
+  async store({ request, response, session, auth }: HttpContext) {
+    const user = auth.getUserOrFail()
+    await limiter.use({ requests: 30, duration: '1 hour' }).consume(`orders:${user.id}`)
+    try {
+      const { redirectUrl } = await billingService.createOrder(user, request.input('pack'), {
+        ip: request.ip(),
+      })
+      return response.redirect(redirectUrl)
+    } catch (error) {
+      if (error instanceof UnknownPackError) {
+        session.flash('error', 'Please choose one of the packs below.')
+        return response.redirect().toRoute('tokens.index')
+      }
+      if (error instanceof CheckoutUnavailableError) {
+        session.flash(
+          'error',
+          'The payment provider is not available right now. You were not charged; please try again in a few minutes.'
+        )
+        return response.redirect().toRoute('tokens.index')
+      }
+      throw error
+    }
+  }
+
+  /** The "payment processing" page the customer returns to. Read-only: it never credits. */
+  async show(ctx: HttpContext) {
+    const order = await ownOrder(ctx)
+    const result = ctx.request.qs().result
+    return ctx.view.render('pages/tokens/order', {
+      title: 'Payment',
+      active: 'tokens',
+      order: orderView(order),
+      balance: ctx.auth.user!.balance,
+      returnedFailed: result === 'failed',
+      paymentIdHint:
+        typeof ctx.request.qs().paymentId === 'string'
+          ? ctx.request.qs().paymentId.slice(0, 191)
+          : '',
+    })
+  }
+
+  /** Small JSON the processing page polls. */
+  async status(ctx: HttpContext) {
+    const order = await ownOrder(ctx)
+    return ctx.response.json({ ...orderView(order), balance: ctx.auth.user!.balance })
+  }
+
+  /**
+   * The processing page asks us to check with the gateway now (faster than
+   * waiting for the postback or the reconciler). Same verify → settle path.
+   */
+  async check(ctx: HttpContext) {
+    let order = await ownOrder(ctx)
+    const recently =
+      order.lastCheckedAt &&
+      order.lastCheckedAt > DateTime.now().minus({ seconds: CHECK_INTERVAL_SECONDS })
+    if (order.isPending && !recently) {
+      try {
+        order = await billingService.checkOrder(order, ctx.request.input('paymentId'))
+      } catch (error) {
+        if (!(
+          error instanceof GatewayUnavailableError || error instanceof GatewayNotConfiguredError
+        ))
+          throw error
+        logger.warn({ err: error, orderId: order.id }, 'order check: gateway unavailable')
+      }
+    }
+    await ctx.auth.user!.refresh()
+    return ctx.response.json({ ...orderView(order), balance: ctx.auth.user!.balance })
+  }
+}

@@ -1,0 +1,37 @@
+import app from '@adonisjs/core/services/app'
+import env from '#start/env'
+import { ApayGateway } from '#integrations/payments/apay'
+import { DevGateway } from '#integrations/payments/dev'
+import {
+  GATEWAY_NAMES,
+  type GatewayName,
+  type PaymentGateway,
+} from '#integrations/payments/gateway'
+
+export class GatewayNotConfiguredError extends Error {}
+
+/** The gateway new orders go through: PAYMENT_GATEWAY, else dev (apay in production). */
+export function activeGatewayName(): GatewayName {
+  return env.get('PAYMENT_GATEWAY') ?? (app.inProduction ? 'apay' : 'dev')
+}
+
+export function isGatewayName(name: unknown): name is GatewayName {
+  return typeof name === 'string' && (GATEWAY_NAMES as readonly string[]).includes(name)
+}
+
+/**
+ * Builds a gateway by name. Read from env on every call, so existing orders
+ * are settled by the gateway they were created with.
+ */
+export function gatewayFor(name: GatewayName): PaymentGateway {
+  if (name === 'dev') {
+    if (app.inProduction)
+      throw new GatewayNotConfiguredError('The dev gateway does not exist in production')
+    return new DevGateway()
+  }
+  const apiUrl = env.get('APAY_API_URL')
+  const token = env.get('APAY_TOKEN')
+  if (!apiUrl || !token)
+    throw new GatewayNotConfiguredError('apay needs APAY_API_URL and APAY_TOKEN')
+  return new ApayGateway({ apiUrl, token, timeoutMs: env.get('APAY_TIMEOUT_MS') })
+}

@@ -1,0 +1,66 @@
+import { prices, currency, type Pack } from '#config/prices'
+import type PaymentOrder from '#models/payment_order'
+import type LedgerEntry from '#models/ledger_entry'
+
+export function formatPrice(cents: number, code = currency) {
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).format(cents / 100)
+}
+
+/** The packs as cards on /tokens, cheapest per token last so the saving is visible. */
+export function packCards(packs: Pack[] = prices) {
+  return packs.map((pack) => ({
+    name: pack.name,
+    tokens: pack.tokens,
+    priceText: formatPrice(pack.price),
+    perThousandText: formatPrice(Math.round((pack.price * 1000) / pack.tokens)),
+  }))
+}
+
+export const ORDER_STATUS_TEXT: Record<PaymentOrder['status'], string> = {
+  pending: 'Processing',
+  paid: 'Paid',
+  failed: 'Failed',
+  expired: 'Expired',
+}
+
+/** What the customer sees about one order; the same shape feeds the status JSON. */
+export function orderView(order: PaymentOrder) {
+  return {
+    id: order.id,
+    pack: order.packName,
+    tokens: order.tokens,
+    priceText: formatPrice(order.priceCents, order.currency),
+    status: order.status,
+    statusText: ORDER_STATUS_TEXT[order.status],
+    failureText: order.status === 'failed' ? failureText(order.failureReason) : null,
+    createdAt: order.createdAt,
+  }
+}
+
+function failureText(reason: string | null) {
+  if (reason === 'checkout_unavailable')
+    return 'The payment provider could not be reached. You were not charged.'
+  if (reason === 'amount_mismatch')
+    return 'The amount paid does not match this order. Please contact support.'
+  return 'The payment was declined or cancelled. You were not charged.'
+}
+
+const ACTION_FALLBACK: Record<LedgerEntry['action'], string> = {
+  topup: 'Tokens bought',
+  used: 'Task run',
+  refund: 'Refund',
+  manual: 'Manual adjustment',
+}
+
+/** A ledger row in words for /usage. */
+export function ledgerRow(entry: LedgerEntry) {
+  return {
+    id: entry.id,
+    createdAt: entry.createdAt,
+    what: entry.description || ACTION_FALLBACK[entry.action],
+    action: entry.action,
+    diff: entry.diff,
+    diffText: `${entry.diff > 0 ? '+' : '−'}${new Intl.NumberFormat('en-US').format(Math.abs(entry.diff))}`,
+    balanceAfter: entry.newBalance,
+  }
+}

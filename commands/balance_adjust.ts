@@ -1,0 +1,59 @@
+import { BaseCommand, args, flags } from '@adonisjs/core/ace'
+import type { CommandOptions } from '@adonisjs/core/types/ace'
+
+/** `node ace balance:adjust <id|email> <diff> [--key=...]`: same rules as PUT /api/internal/balance. */
+export default class BalanceAdjustCommand extends BaseCommand {
+  static commandName = 'balance:adjust'
+  static description =
+    "Add (100) or remove (-100) tokens from a user's balance (ledger action: manual)"
+  static options: CommandOptions = { startApp: true, allowUnknownFlags: false }
+
+  @args.string({ description: 'User id or email' })
+  declare user: string
+
+  /* A string so that "-100" is a value, not a flag; see `--` in the docs. */
+  @args.string({ description: 'Signed integer, e.g. 500 or -- -200' })
+  declare diff: string
+
+  @flags.string({ description: 'Idempotency key: running the same command again applies once' })
+  declare key?: string
+
+  async run() {
+    const {
+      default: adminService,
+      parseDiff,
+      parseIdempotencyKey,
+      AdminInputError,
+      AdminUnknownUserError,
+      IdempotencyConflictError,
+    } = await import('#services/admin_service')
+    try {
+      const diff = parseDiff(this.diff)
+      const key = parseIdempotencyKey(this.key)
+      const user = await adminService.findUser(this.user, { allowEmail: true })
+      const result = await adminService.adjustBalance(user, diff, key, 'cli')
+      const line = `${user.email} (${user.id}): ${result.oldBalance} → ${result.newBalance} (diff ${diff > 0 ? '+' : ''}${diff})`
+      if (result.status === 'rejected') {
+        this.logger.error(
+          `Refused: the balance is ${result.oldBalance}; ${diff} would make it negative. Nothing changed (attempt logged).`
+        )
+        this.exitCode = 1
+      } else if (result.status === 'duplicate') {
+        this.logger.info(`Already applied with this key earlier; nothing changed. ${line}`)
+      } else {
+        this.logger.success(line)
+      }
+    } catch (error) {
+      if (
+        error instanceof AdminInputError ||
+        error instanceof AdminUnknownUserError ||
+        error instanceof IdempotencyConflictError
+      ) {
+        this.logger.error(error.message)
+        this.exitCode = 1
+        return
+      }
+      throw error
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { BaseCommand, args, flags } from '@adonisjs/core/ace'
+import type { CommandOptions } from '@adonisjs/core/types/ace'
+
+/** `node ace user:show <id|email>`: status, balance and the last ledger rows. */
+export default class UserShowCommand extends BaseCommand {
+  static commandName = 'user:show'
+  static description = "Show a user's status, balance and last ledger rows"
+  static options: CommandOptions = { startApp: true }
+
+  @args.string({ description: 'User id or email' })
+  declare user: string
+
+  @flags.number({ description: 'How many ledger rows to show', default: 10 })
+  declare rows: number
+
+  async run() {
+    const {
+      default: adminService,
+      AdminInputError,
+      AdminUnknownUserError,
+    } = await import('#services/admin_service')
+    try {
+      const user = await adminService.findUser(this.user, { allowEmail: true })
+      const rows = Number.isInteger(this.rows) && this.rows > 0 ? Math.min(this.rows, 500) : 10
+      const { entries, orderCount } = await adminService.describe(user, rows)
+      this.logger.log(`id:       ${user.id}`)
+      this.logger.log(`email:    ${user.email}`)
+      this.logger.log(`status:   ${user.status}`)
+      this.logger.log(`balance:  ${user.balance}`)
+      this.logger.log(`created:  ${user.createdAt.toISO()}`)
+      this.logger.log(`orders:   ${orderCount}`)
+      if (entries.length === 0) {
+        this.logger.log('ledger:   no rows yet')
+        return
+      }
+      const table = this.ui.table()
+      table.head(['#', 'time (UTC)', 'action', 'status', 'diff', 'old', 'new', 'reference'])
+      for (const entry of entries) {
+        table.row([
+          String(entry.id),
+          entry.createdAt.toUTC().toFormat('yyyy-LL-dd HH:mm:ss'),
+          entry.action,
+          entry.status,
+          String(entry.diff),
+          String(entry.oldBalance),
+          String(entry.newBalance),
+          entry.reference,
+        ])
+      }
+      table.render()
+    } catch (error) {
+      if (error instanceof AdminInputError || error instanceof AdminUnknownUserError) {
+        this.logger.error(error.message)
+        this.exitCode = 1
+        return
+      }
+      throw error
+    }
+  }
+}
