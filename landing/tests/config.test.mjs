@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test, ok } from './harness.mjs'
+import { build } from './site.mjs'
+import { DEFAULTS, loadConfig } from '../src/lib/config.ts'
+
+const throws = (fn, re) => {
+  try {
+    fn()
+  } catch (err) {
+    ok(re.test(err.message), `wrong error: ${err.message}`)
+    return
+  }
+  throw new Error('expected an error')
+}
+
+test('config: sane defaults for local builds, trailing slashes trimmed', () => {
+  const c = loadConfig({})
+  ok(c.appUrl === DEFAULTS.APP_URL && c.signupUrl === 'http://localhost:3333/signup', 'APP_URL default')
+  ok(c.gtmId === 'GTM-XXXXXXX', 'GTM_ID default')
+  ok(c.telegramSupportUrl === 'https://t.me/vgen_support_bot', 'TELEGRAM_SUPPORT_URL default')
+  const d = loadConfig({ APP_URL: 'https://app.vgen.com/', GTM_ID: 'gtm-ab12cd', TELEGRAM_SUPPORT_URL: 'https://t.me/other_bot' })
+  ok(d.signupUrl === 'https://app.vgen.com/signup', `got ${d.signupUrl}`)
+  ok(d.gtmId === 'GTM-AB12CD', `got ${d.gtmId}`)
+})
+
+test('config: rejects malformed values instead of baking them into HTML', () => {
+  throws(() => loadConfig({ GTM_ID: 'GTM-1"><script>alert(1)</script>' }), /GTM_ID/)
+  throws(() => loadConfig({ GTM_ID: 'UA-12345' }), /GTM_ID/)
+  throws(() => loadConfig({ APP_URL: 'javascript:alert(1)' }), /APP_URL/)
+  throws(() => loadConfig({ APP_URL: 'app.vgen.com' }), /APP_URL/)
+  throws(() => loadConfig({ APP_URL: 'https://user:pw@app.vgen.com' }), /APP_URL/)
+  throws(() => loadConfig({ APP_URL: 'https://app.vgen.com/?x=1' }), /APP_URL/)
+  throws(() => loadConfig({ TELEGRAM_SUPPORT_URL: 'http://t.me/bot' }), /TELEGRAM_SUPPORT_URL/)
+})
+
+test('config: a Netlify production build without APP_URL and GTM_ID fails', async () => {
+  throws(() => loadConfig({ CONTEXT: 'production' }), /APP_URL and GTM_ID/)
+  const out = mkdtempSync(join(tmpdir(), 'vgen-landing-prod-'))
+  try {
+    const { code, output } = await build({ outDir: out, env: { CONTEXT: 'production', APP_URL: '', GTM_ID: '' } })
+    ok(code !== 0, 'the build should have failed')
+    ok(/APP_URL and GTM_ID/.test(output), `unexpected output:\n${output.slice(-2000)}`)
+  } finally {
+    rmSync(out, { recursive: true, force: true })
+  }
+})
