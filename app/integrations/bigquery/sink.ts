@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs'
+import { BigQuery, type Table } from '@google-cloud/bigquery'
+import { PassThroughClient } from 'google-auth-library'
+import type { BigQueryConfig } from '#config/dwh'
+import { DWH_TABLES, type FieldSchema, type TableDefinition } from '#integrations/bigquery/tables'
+
+export type SinkRow = { insertId: string; json: Record<string, unknown> }
+
+/** Per-row outcome of one insertAll: rows not listed in `failed` were accepted. */
+export type InsertResult = {
+  failed: Map<string, { reason: string; message: string }>
+}
+
+export type TableReport = {
+  table: string
+  status: 'created' | 'ok' | 'differs'
+  differences: string[]
+}
+
+export type SetupReport = {
+  dataset: { id: string; status: 'created' | 'exists' }
+  tables: TableReport[]
+}
+
+/* The REST API answers with legacy type names; compare on the standard ones. */
+const TYPE_ALIASES: Record<string, string> = {
+  INTEGER: 'INT64',
+  FLOAT: 'FLOAT64',
+  BOOLEAN: 'BOOL',
+  STRUCT: 'RECORD',
+}
+
+function normalType(type: string | undefined) {
+  const upper = (type ?? '').toUpperCase()
+  return TYPE_ALIASES[upper] ?? upper
+}
+
+function errorCode(error: unknown) {
+  return (error as { code?: number })?.code
+}
+
+/** Differences between the schema we want and the one BigQuery has, in words. */
+export function schemaDifferences(
+  wanted: FieldSchema[],
+  actual: FieldSchema[] | undefined,
+  prefix = ''
+): string[] {
+  const differences: string[] = []
+  const actualByName = new Map((actual ?? []).map((field) => [field.name, field]))
+  for (const field of wanted) {
+    const name = `${prefix}${field.name}`
+    const found = actualByName.get(field.name)
+    actualByName.delete(field.name)
+    if (!found) {
+      differences.push(`column ${name} is missing`)
+      continue
+    }
+    if (normalType(found.type) !== normalType(field.type)) {
+      differences.push(`column ${name} is ${normalType(found.type)}, expected ${field.type}`)
+      continue
+    }
+    const wantedMode = field.mode ?? 'NULLABLE'
+    const actualMode = found.mode ?? 'NULLABLE'
+    if (wantedMode !== actualMode) {
+      differences.push(`column ${name} is ${actualMode}, expected ${wantedMode}`)
+    }
+    if (field.fields) {
+      differences.push(...schemaDifferences(field.fields, found.fields, `${name}.`))
+    }
+  }
+  for (const extra of actualByName.keys()) {
+    differences.push(`column ${prefix}${extra} is not in our definition`)
+  }
+  return differences
+}
+
+function tableDifferences(definition: TableDefinition, metadata: any): string[] {
+  const differences = schemaDifferences(definition.fields, metadata?.schema?.fields)
+  const partitioning = metadata?.timePartitioning
+  if (
+    partitioning?.type !== definition.timePartitioning.type ||
+    partitioning?.field !== definition.timePartitioning.field
+  ) {
+    differences.push(
+      `partitioning is ${partitioning ? `${partitioning.type} on ${partitioning.field ?? '_PARTITIONTIME'}` : 'none'}, expected DAY on timestamp`
+    )
+  }
+  const clustering: string[] = metadata?.clustering?.fields ?? []
+  if (clustering.join(',') !== definition.clustering.fields.join(',')) {
+    differences.push(
+      `clustering is ${clustering.length ? clustering.join(', ') : 'none'}, expected userid`
+    )
+  }
+  return differences
+}
+
+/**
+ * BigQuery through the official client: creates the dataset and tables and
+ * streams rows with insertAll. Retries are the shipper's job (it keeps the
+ * state in the outbox), so the client's own retries are off.
+ */
+export class BigQuerySink {
+  readonly client: BigQuery
+
+  constructor(private config: BigQueryConfig) {
+    this.client = new BigQuery({
+      projectId: config.projectId,
+      location: config.location,
+      apiEndpoint: config.apiEndpoint,
+      ...BigQuerySink.credentials(config),
+      retryOptions: { autoRetry: false },
+      timeout: 30_000,
+    } as unknown as ConstructorParameters<typeof BigQuery>[0])
+  }
+
+  /**
+   * Key file, inline key JSON, or (only with a custom endpoint such as an
+   * emulator) no credentials at all. Otherwise Application Default Credentials.
+   */
+  private static credentials(config: BigQueryConfig) {
+    if (config.credentialsJson) {
+      return { credentials: JSON.parse(config.credentialsJson) }
+    }
+    if (config.keyFilename) {
+      // Read now so a wrong path fails at startup with a clear message.
+      JSON.parse(readFileSync(config.keyFilename, 'utf8'))
+      return { keyFilename: config.keyFilename }
+    }
+    if (config.apiEndpoint) return { authClient: new PassThroughClient() }
+    return {}
+  }
+
+  get datasetId() {
+    return this.config.dataset
+  }
+
+  private table(name: string): Table {
+    return this.client.dataset(this.config.dataset).table(name)
+  }
+
+  /** Creates what is missing; reports (never alters) tables whose schema differs. */
+  async setup(definitions: TableDefinition[] = DWH_TABLES): Promise<SetupReport> {
+    const dataset = this.client.dataset(this.config.dataset, { location: this.config.location })
+    let datasetStatus: 'created' | 'exists' = 'exists'
+    const [datasetExists] = await dataset.exists()
+    if (!datasetExists) {
+      try {
+        await dataset.create({ location: this.config.location })
+        datasetStatus = 'created'
+      } catch (error) {
+        if (errorCode(error) !== 409) throw error
+      }
+    }
+
+    const tables: TableReport[] = []
+    for (const definition of definitions) {
+      const table = dataset.table(definition.name)
+      const [exists] = await table.exists()
+      if (!exists) {
+        try {
+          await table.create({
+            description: definition.description,
+            schema: { fields: definition.fields },
+            timePartitioning: definition.timePartitioning,
+            clustering: definition.clustering,
+          } as any)
+          tables.push({ table: definition.name, status: 'created', differences: [] })
+          continue
+        } catch (error) {
+          if (errorCode(error) !== 409) throw error
+        }
+      }
+      const [metadata] = await table.getMetadata()
+      const differences = tableDifferences(definition, metadata)
+      tables.push({ table: definition.name, status: differences.length ? 'differs' : 'ok', differences })
+    }
+    return { dataset: { id: this.config.dataset, status: datasetStatus }, tables }
+  }
+
+  /**
+   * One insertAll. Throws when the whole request fails (network, 5xx, auth,
+   * missing table); per-row errors come back in `failed`. Invalid rows are
+   * skipped so they cannot hold back the valid ones of the same batch.
+   */
+  async insert(tableName: string, rows: SinkRow[]): Promise<InsertResult> {
+    const failed: InsertResult['failed'] = new Map()
+    if (!rows.length) return { failed }
+    try {
+      await this.table(tableName).insert(rows, {
+        raw: true,
+        partialRetries: 0,
+        skipInvalidRows: true,
+      })
+    } catch (error: any) {
+      if (error?.name !== 'PartialFailureError') throw error
+      for (const rowError of error.errors ?? []) {
+        const first = rowError.errors?.[0] ?? {}
+        failed.set(rowError.row.insertId, {
+          reason: first.reason ?? 'unknown',
+          message: first.message ?? 'row rejected',
+        })
+      }
+    }
+    return { failed }
+  }
+}
