@@ -5,6 +5,7 @@ import type { WorkerJob } from '#services/worker/types'
  * (generation runs, analytics shipping, payment reconciliation).
  */
 export async function workerJobs(): Promise<WorkerJob[]> {
+  const { dwhJob } = await import('#services/dwh/job')
   const { paymentsReconcileJob } = await import('#services/billing_service')
-  return [paymentsReconcileJob()]
+  return [await dwhJob(), paymentsReconcileJob()]
 }
