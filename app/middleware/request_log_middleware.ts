@@ -1,0 +1,33 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import type { NextFn } from '@adonisjs/core/types/http'
+
+/**
+ * One access-log line per request, written when the response is finished
+ * (or the client went away), so the status is the one really sent, error
+ * pages included. Logs the route pattern, never the URL: paths and query
+ * strings can hold account-link tokens and email addresses.
+ */
+export default class RequestLogMiddleware {
+  handle(ctx: HttpContext, next: NextFn) {
+    const started = process.hrtime.bigint()
+    const res = ctx.response.response
+    let logged = false
+    const log = () => {
+      if (logged) return
+      logged = true
+      ctx.logger.info(
+        {
+          method: ctx.request.method(),
+          route: ctx.route?.pattern ?? null,
+          status: res.statusCode,
+          ms: Number((process.hrtime.bigint() - started) / 1_000_000n),
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        'request completed'
+      )
+    }
+    res.once('finish', log)
+    res.once('close', log)
+    return next()
+  }
+}
