@@ -11,8 +11,8 @@ export default class BalanceAdjustCommand extends BaseCommand {
   @args.string({ description: 'User id or email' })
   declare user: string
 
-  /* A string so that "-100" is a value, not a flag; see `--` in the docs. */
-  @args.string({ description: 'Signed integer, e.g. 500 or -- -200' })
+  /* A string, so "-100" and "0100" reach parseDiff exactly as typed. */
+  @args.string({ description: 'Signed integer, e.g. 500 or -200' })
   declare diff: string
 
   @flags.string({ description: 'Idempotency key: running the same command again applies once' })

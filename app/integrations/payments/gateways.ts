@@ -33,5 +33,6 @@ export function gatewayFor(name: GatewayName): PaymentGateway {
   const token = env.get('APAY_TOKEN')
   if (!apiUrl || !token)
     throw new GatewayNotConfiguredError('apay needs APAY_API_URL and APAY_TOKEN')
-  return new ApayGateway({ apiUrl, token, timeoutMs: env.get('APAY_TIMEOUT_MS') })
+  const timeoutMs = Number(env.get('APAY_TIMEOUT_MS') ?? 10_000)
+  return new ApayGateway({ apiUrl, token, timeoutMs: timeoutMs > 0 ? timeoutMs : 10_000 })
 }

@@ -1,0 +1,360 @@
+import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
+import env from '#start/env'
+import PaymentOrder from '#models/payment_order'
+import type User from '#models/user'
+import billingService from '#services/billing_service'
+import { FakeApay } from '#tests/fakes/apay_server'
+import { freshState, travel } from '#tests/helpers/db'
+import { createUser } from '#tests/helpers/users'
+import { signedIn } from '#tests/helpers/auth'
+import { assertLedgerInvariant } from '#tests/helpers/invariants'
+import { rawRequest } from './helpers.js'
+
+const apay = new FakeApay()
+
+async function buy(client: any, user: User, pack = 'small') {
+  const response = await signedIn(client.post('/tokens/orders'), user)
+    .form({ pack })
+    .withCsrfToken()
+    .redirects(0)
+  const order = await PaymentOrder.query()
+    .where('user_id', user.id)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .firstOrFail()
+  return { response, order }
+}
+
+function postback(client: any, orderId: string | null, body: unknown) {
+  const url = orderId ? `/webhooks/payments/apay?order=${orderId}` : '/webhooks/payments/apay'
+  return client.post(url).json(body)
+}
+
+async function balanceOf(user: User) {
+  await user.refresh()
+  return user.balance
+}
+
+test.group('apay gateway (fake apay server over HTTP)', (group) => {
+  freshState(group)
+  group.setup(async () => {
+    await apay.start()
+    env.set('PAYMENT_GATEWAY', 'apay')
+    env.set('APAY_API_URL', apay.url)
+    env.set('APAY_TOKEN', apay.token)
+    env.set('APAY_TIMEOUT_MS', '1000')
+    return async () => {
+      env.set('PAYMENT_GATEWAY', 'dev')
+      await apay.close()
+    }
+  })
+  group.each.setup(() => apay.reset())
+  group.each.teardown(async () => {
+    const assertMod = await import('node:assert')
+    const { default: wallet } = await import('#services/wallet_service')
+    assertMod.deepEqual(await wallet.findInvariantViolations(), [])
+  })
+
+  test('checkout calls init-payment with the order snapshot and redirects to the paymentLink', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const { response, order } = await buy(client, user, 'medium')
+    response.assertStatus(302)
+    assert.equal(response.header('location'), `${apay.url}/pay/${apay.lastPaymentId}`)
+    assert.equal(order.gatewayPaymentId, apay.lastPaymentId)
+
+    const init = apay.requests.find((request) => request.path === '/api/v1/init-payment')!
+    assert.equal(init.authorization, `Bearer ${apay.token}`)
+    assert.include(init.body, { customerEmail: user.email, amount: 25, currency: 'USD' })
+    assert.match(init.body.successCallback, new RegExp(`/tokens/orders/${order.id}$`))
+    assert.match(
+      init.body.failureCallback,
+      new RegExp(`/tokens/orders/${order.id}\\?result=failed$`)
+    )
+    assert.match(init.body.postbackUrl, new RegExp(`/webhooks/payments/apay\\?order=${order.id}$`))
+    assert.isString(init.body.customerIp)
+    assert.isArray(init.body.products)
+  })
+
+  test('a paid postback is verified, then credits exactly once even when replayed 10 times', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    apay.set('paid')
+    const body = {
+      paymentId: apay.lastPaymentId,
+      status: 'paid',
+      amount: 10,
+      currency: 'USD',
+      payway: 'card',
+    }
+
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => postback(client, order.id, body))
+    )
+    for (const response of responses) response.assertStatus(200)
+    assert.equal(await balanceOf(user), 10_000)
+    assert.isAtLeast(apay.requests.filter((r) => r.path === '/api/v1/payment-verify').length, 1)
+    await order.refresh()
+    assert.equal(order.status, 'paid')
+    const credits = await db.from('ledger_entries').where('reference', `topup:order:${order.id}`)
+    assert.lengthOf(credits, 1)
+    assert.equal(credits[0].description, 'Bought "small" pack')
+    await assertLedgerInvariant(assert)
+  })
+
+  test('the postback is only a hint: "paid" in the body with the gateway saying pending credits nothing', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    const response = await postback(client, order.id, {
+      paymentId: apay.lastPaymentId,
+      status: 'paid',
+      amount: 10,
+      currency: 'USD',
+    })
+    response.assertStatus(202)
+    assert.equal(response.body().status, 'pending')
+    assert.equal(await balanceOf(user), 0)
+  })
+
+  test('a postback arriving before the return: the return page then shows the credit', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    apay.set('paid')
+    ;(await postback(client, order.id, { paymentId: apay.lastPaymentId })).assertStatus(200)
+    const page = await signedIn(
+      client.get(`/tokens/orders/${order.id}?paymentId=${apay.lastPaymentId}`),
+      user
+    )
+    page.assertTextIncludes('Payment received')
+    assert.equal(await balanceOf(user), 10_000)
+  })
+
+  test('the return before the postback: pending until verified, then paid', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    const page = await signedIn(
+      client.get(`/tokens/orders/${order.id}?paymentId=${apay.lastPaymentId}`),
+      user
+    )
+    page.assertTextIncludes('Payment processing')
+    const status = await signedIn(client.get(`/tokens/orders/${order.id}/status`), user)
+    assert.equal(status.body().status, 'pending')
+
+    apay.set('paid')
+    ;(await postback(client, order.id, { paymentId: apay.lastPaymentId })).assertStatus(200)
+    const after = await signedIn(client.get(`/tokens/orders/${order.id}/status`), user)
+    assert.equal(after.body().status, 'paid')
+    assert.equal(after.body().balance, 10_000)
+  })
+
+  test('a failed payment fails the order, credits nothing; a later "paid" changes nothing', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    apay.set('failed')
+    ;(await postback(client, order.id, { paymentId: apay.lastPaymentId })).assertStatus(200)
+    await order.refresh()
+    assert.equal(order.status, 'failed')
+    apay.set('paid')
+    const again = await postback(client, order.id, { paymentId: apay.lastPaymentId })
+    assert.equal(again.body().status, 'failed')
+    assert.equal(await balanceOf(user), 0)
+  })
+
+  test('an unknown status leaves the order pending', async ({ client, assert }) => {
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    apay.set('unknown')
+    const response = await postback(client, order.id, { paymentId: apay.lastPaymentId })
+    response.assertStatus(202)
+    await order.refresh()
+    assert.equal(order.status, 'pending')
+    assert.equal(await balanceOf(user), 0)
+  })
+
+  test('paid with another amount or currency is not credited', async ({ client, assert }) => {
+    for (const behaviour of ['wrong_amount', 'wrong_currency'] as const) {
+      const user = await createUser()
+      const { order } = await buy(client, user)
+      apay.set(behaviour)
+      const response = await postback(client, order.id, {
+        paymentId: apay.lastPaymentId,
+        status: 'paid',
+        amount: 10,
+        currency: 'USD',
+      })
+      response.assertStatus(200)
+      assert.equal(response.body().result, 'amount_mismatch')
+      await order.refresh()
+      assert.equal(order.status, 'failed')
+      assert.equal(order.failureReason, 'amount_mismatch')
+      assert.equal(await balanceOf(user), 0)
+    }
+  })
+
+  test('a payment id of another order cannot settle this one', async ({ client, assert }) => {
+    const alice = await createUser()
+    const mallory = await createUser()
+    const { order: aliceOrder } = await buy(client, alice)
+    const alicePayment = apay.lastPaymentId
+    apay.set('paid', alicePayment)
+    const { order: malloryOrder } = await buy(client, mallory)
+
+    const response = await postback(client, malloryOrder.id, { paymentId: alicePayment })
+    assert.equal(response.body().result, 'payment_mismatch')
+    assert.equal(await balanceOf(mallory), 0)
+    await aliceOrder.refresh()
+    assert.equal(aliceOrder.status, 'pending')
+  })
+
+  test('unknown orders, bad bodies and unknown gateways get clear JSON errors', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    await buy(client, user)
+
+    const unknown = await postback(client, '01900000-0000-7000-8000-000000000000', {
+      paymentId: apay.lastPaymentId,
+    })
+    unknown.assertStatus(404)
+    assert.equal(unknown.body().error.code, 'unknown_order')
+
+    const noId = await postback(client, null, { paymentId: 'ap_does_not_exist' })
+    noId.assertStatus(404)
+
+    const missing = await postback(client, null, { status: 'paid' })
+    missing.assertStatus(400)
+    assert.equal(missing.body().error.code, 'invalid_postback')
+
+    for (const raw of ['{"paymentId": ', '"just a string"', '[1, 2']) {
+      const malformed = await rawRequest('POST', '/webhooks/payments/apay', raw)
+      assert.equal(malformed.status, 400)
+      assert.equal((await malformed.json()).error.code, 'invalid_json')
+    }
+
+    const gateway = await client.post('/webhooks/payments/paypal').json({ paymentId: 'x' })
+    gateway.assertStatus(404)
+    assert.equal(await balanceOf(user), 0)
+  })
+
+  test('without the order in the URL the postback finds the order by payment id', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    await buy(client, user)
+    apay.set('paid')
+    const response = await postback(client, null, { paymentId: apay.lastPaymentId })
+    response.assertStatus(200)
+    assert.equal(await balanceOf(user), 10_000)
+  })
+
+  test('apay down (500) or hanging (timeout): 503 to the postback, nothing decided', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    for (const behaviour of ['error500', 'timeout'] as const) {
+      apay.set(behaviour)
+      const started = Date.now()
+      const response = await postback(client, order.id, { paymentId: apay.lastPaymentId })
+      response.assertStatus(503)
+      assert.equal(response.body().error.code, 'gateway_unavailable')
+      assert.isBelow(Date.now() - started, 5000)
+    }
+    await order.refresh()
+    assert.equal(order.status, 'pending')
+
+    apay.set('paid')
+    const summary = await billingService.reconcile()
+    assert.include(summary, { checked: 1, paid: 1 })
+    assert.equal(await balanceOf(user), 10_000)
+  })
+
+  test('checkout with apay down: the order fails, the user is told, nothing charged', async ({
+    client,
+    assert,
+  }) => {
+    for (const behaviour of ['error500', 'timeout'] as const) {
+      const user = await createUser()
+      apay.initBehaviour = behaviour
+      const { response, order } = await buy(client, user)
+      response.assertStatus(302)
+      response.assertHeader('location', '/tokens')
+      assert.match(response.flashMessage('error'), /payment provider is not available/)
+      assert.equal(order.status, 'failed')
+    }
+  })
+
+  test('no paymentId at checkout: the return page check binds and verifies it', async ({
+    client,
+    assert,
+  }) => {
+    apay.initBehaviour = 'no_payment_id'
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    assert.isNull(order.gatewayPaymentId)
+    apay.set('paid')
+
+    const check = await signedIn(client.post(`/tokens/orders/${order.id}/check`), user)
+      .json({ paymentId: apay.lastPaymentId })
+      .withCsrfToken()
+    check.assertStatus(200)
+    assert.equal(check.body().status, 'paid')
+    await order.refresh()
+    assert.equal(order.gatewayPaymentId, apay.lastPaymentId)
+    assert.equal(await balanceOf(user), 10_000)
+  })
+
+  test('reconcile: resolves paid and failed, leaves unknown pending, expires old pending orders', async ({
+    client,
+    assert,
+  }) => {
+    const paidUser = await createUser()
+    const failedUser = await createUser()
+    const waitingUser = await createUser()
+    const { order: paid } = await buy(client, paidUser)
+    apay.set('paid')
+    const { order: failed } = await buy(client, failedUser)
+    apay.set('failed')
+    const { order: waiting } = await buy(client, waitingUser)
+    apay.set('unknown')
+
+    const first = await billingService.reconcile({ expireAfterMinutes: 60 })
+    assert.deepEqual(first, { checked: 3, paid: 1, failed: 1, expired: 0, pending: 1, errors: 0 })
+    for (const order of [paid, failed, waiting]) await order.refresh()
+    assert.deepEqual([paid.status, failed.status, waiting.status], ['paid', 'failed', 'pending'])
+
+    travel(61 * 60 * 1000)
+    const second = await billingService.reconcile({ expireAfterMinutes: 60 })
+    assert.deepEqual(second, { checked: 1, paid: 0, failed: 0, expired: 1, pending: 0, errors: 0 })
+    await waiting.refresh()
+    assert.equal(waiting.status, 'expired')
+
+    /* Money that arrives after expiry is not credited automatically (logged for an operator). */
+    apay.set('paid', waiting.gatewayPaymentId!)
+    const late = await postback(client, waiting.id, { paymentId: waiting.gatewayPaymentId })
+    assert.equal(late.body().status, 'expired')
+    assert.equal(await balanceOf(waitingUser), 0)
+    assert.equal(await balanceOf(paidUser), 10_000)
+  })
+})
