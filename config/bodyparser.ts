@@ -23,7 +23,7 @@ const bodyParserConfig = defineConfig({
     convertEmptyStringsToNull: true,
     trimWhitespaces: true,
     /* Media uploads stream straight to storage (see the tasks upload controller). */
-    processManually: [],
+    processManually: ['/tasks/:id/inputs/:kind'],
     limit: '20mb',
     types: ['multipart/form-data'],
   },

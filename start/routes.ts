@@ -70,6 +70,27 @@ router
   .prefix('dev')
   .use(middleware.devOnly())
 
+/* ---- Tasks and generation runs (signed in) ---- */
+router
+  .group(() => {
+    router.get('tasks/new', [controllers.Tasks, 'create'])
+    router.post('tasks', [controllers.Tasks, 'store'])
+    router.get('tasks/:id', [controllers.Tasks, 'show'])
+    router.get('tasks/:id/status', [controllers.Tasks, 'status'])
+    router.post('tasks/:id/rename', [controllers.Tasks, 'update'])
+    router.post('tasks/:id/delete', [controllers.Tasks, 'destroy'])
+    /* Streams to storage itself: listed in bodyparser's processManually. */
+    router.post('tasks/:id/inputs/:kind', [controllers.TaskInputs, 'store'])
+    router.get('tasks/:id/inputs/:kind', [controllers.TaskInputs, 'show'])
+    router.post('tasks/:id/runs', [controllers.Runs, 'store'])
+    router.get('tasks/:id/runs/:runId/download', [controllers.Runs, 'download'])
+  })
+  .use(middleware.auth())
+
+/* ---- Generation provider: signed input downloads and signed status webhooks ---- */
+router.get('generation/inputs/:runId/:kind', [controllers.GenerationInputs, 'show'])
+router.post('webhooks/generation', [controllers.GenerationWebhooks, 'store'])
+
 /* ---- Development only ---- */
 router
   .group(() => {

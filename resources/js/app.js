@@ -1,5 +1,8 @@
 /* Small progressive enhancements; every page works without them. */
 
+// Task page: uploads with progress, live run status.
+import './tasks.js'
+
 // Ask before actions that spend tokens or delete data: <form data-confirm="...">
 document.addEventListener('submit', (event) => {
   const form = event.target

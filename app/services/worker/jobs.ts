@@ -7,5 +7,6 @@ import type { WorkerJob } from '#services/worker/types'
 export async function workerJobs(): Promise<WorkerJob[]> {
   const { dwhJob } = await import('#services/dwh/job')
   const { paymentsReconcileJob } = await import('#services/billing_service')
-  return [await dwhJob(), paymentsReconcileJob()]
+  const { GenerationRunsJob } = await import('#services/tasks/run_worker')
+  return [await dwhJob(), paymentsReconcileJob(), new GenerationRunsJob()]
 }

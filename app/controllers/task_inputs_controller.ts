@@ -1,0 +1,135 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { Exception } from '@adonisjs/core/exceptions'
+import TaskInput from '#models/task_input'
+import taskService from '#services/tasks/task_service'
+import uploadService, {
+  maxBytesFor,
+  tooLargeMessage,
+  type StagedUpload,
+} from '#services/tasks/upload_service'
+import { TaskError, UploadRejected } from '#services/tasks/errors'
+import { sendStoredFile } from '#presenters/media_response'
+import { inputView } from '#presenters/tasks'
+
+/* Multipart framing and form fields around the file never come near this. */
+const MULTIPART_OVERHEAD = 64 * 1024
+/* After answering early, the client may keep sending this long before the connection is closed. */
+const LINGER_MS = 2000
+
+function wantsJson({ request }: HttpContext) {
+  return request.ajax() || request.accepts(['html', 'json']) === 'json'
+}
+
+/**
+ * Answered before the body was read to the end (rejected or too large):
+ * the rest is discarded, and if the client keeps sending, the connection
+ * is closed shortly after, so an oversize body is cut off early.
+ */
+function cutOffBody({ request, response }: HttpContext) {
+  const req = request.request
+  if (req.complete) return
+  response.response.once('finish', () => {
+    if (req.complete) return
+    const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS)
+    timer.unref()
+    req.once('end', () => clearTimeout(timer))
+  })
+}
+
+function reply(ctx: HttpContext, taskId: string, error: TaskError) {
+  cutOffBody(ctx)
+  if (wantsJson(ctx)) {
+    return ctx.response
+      .status(error.status)
+      .send({ error: { code: error.code, message: error.message } })
+  }
+  ctx.session.flash('error', error.message)
+  return ctx.response.redirect(`/tasks/${taskId}`)
+}
+
+export default class TaskInputsController {
+  /**
+   * Upload (or replace) one input. The route is in bodyparser's
+   * `processManually` list: the file streams from the socket to a staging
+   * file here, never buffered in memory, never over the size limit.
+   */
+  async store(ctx: HttpContext) {
+    const { request, response, auth, params, session } = ctx
+    const user = auth.getUserOrFail()
+    let target: Awaited<ReturnType<typeof uploadService.assertCanUpload>>
+    try {
+      target = await uploadService.assertCanUpload(user.id, params.id, params.kind)
+    } catch (error) {
+      if (error instanceof TaskError && error.status !== 404) return reply(ctx, params.id, error)
+      cutOffBody(ctx)
+      throw error instanceof TaskError ? new Exception(error.message, { status: 404 }) : error
+    }
+    const { task, kind } = target
+
+    const declared = Number(request.header('content-length'))
+    if (Number.isFinite(declared) && declared > maxBytesFor(kind) + MULTIPART_OVERHEAD) {
+      return reply(ctx, task.id, new UploadRejected(tooLargeMessage(kind), 413))
+    }
+
+    let staged: StagedUpload | null = null
+    let failure: unknown = null
+    request.multipart.onFile('file', {}, async (part) => {
+      if (staged || failure) {
+        part.resume()
+        return
+      }
+      try {
+        staged = await uploadService.stage(kind, part, part.filename ?? '')
+      } catch (error) {
+        failure = error
+        request.multipart.abort(error)
+      }
+    })
+    try {
+      await request.multipart.process()
+    } catch (error) {
+      failure ??= error
+    }
+
+    const stagedFile = staged as StagedUpload | null
+    if (failure) {
+      if (stagedFile) await uploadService.discard(stagedFile)
+      if (failure instanceof TaskError) return reply(ctx, task.id, failure)
+      /* The client went away or sent a broken body. */
+      return reply(
+        ctx,
+        task.id,
+        new UploadRejected('The upload did not complete. Please try again.', 400)
+      )
+    }
+    if (!stagedFile)
+      return reply(ctx, task.id, new UploadRejected('Please choose a file to upload.'))
+
+    try {
+      const input = await uploadService.accept(task, kind, stagedFile)
+      if (wantsJson(ctx)) return response.status(201).send({ input: inputView(input) })
+      session.flash('success', `${input.kind === 'video' ? 'Video' : 'Audio'} uploaded.`)
+      return response.redirect(`/tasks/${task.id}`)
+    } catch (error) {
+      if (error instanceof TaskError) return reply(ctx, task.id, error)
+      throw error
+    }
+  }
+
+  /** The uploaded file itself, for the preview player (owner only, Range supported). */
+  async show(ctx: HttpContext) {
+    const { auth, params } = ctx
+    const user = auth.getUserOrFail()
+    const task = await taskService.findOwned(user.id, params.id)
+    const input = await TaskInput.query()
+      .where('taskId', task.id)
+      .where('kind', String(params.kind))
+      .firstOrFail()
+    return sendStoredFile(ctx, {
+      key: input.storageKey,
+      contentType: input.mimeType,
+      fileName: input.originalName,
+      disposition: 'inline',
+    })
+  }
+}

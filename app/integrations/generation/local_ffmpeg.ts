@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import logger from '@adonisjs/core/services/logger'
+import generationConfig from '#config/generation'
+import { findModel, type ModelType } from '#config/models'
+import mediaStorage from '#services/tasks/media_storage'
+import {
+  ProviderError,
+  type GenerationProvider,
+  type JobStatus,
+  type SubmitRequest,
+} from '#integrations/generation/provider'
+
+type JobFile = { reference: string; model: string; inputs: { kind: string; storageKey: string }[] }
+type DoneFile = { state: 'succeeded' | 'failed'; error?: string }
+
+/* ffmpeg processes started by this process, by job id. */
+const running = new Map<string, ChildProcess>()
+
+/**
+ * The embedded provider: really renders the clip with ffmpeg on this
+ * machine (H.264/AAC MP4). A job is a folder: job.json (what to do), pid,
+ * output.mp4 and done.json (the outcome). A job whose process is gone
+ * without an outcome (the worker restarted) is rendered again: that is this
+ * provider's own retry, not a new submission, and costs nobody anything.
+ */
+export class LocalFfmpegProvider implements GenerationProvider {
+  readonly name = 'local' as const
+
+  private dir(jobId: string) {
+    if (!/^local-[\w-]+$/.test(jobId)) throw new ProviderError('Unknown job id', false)
+    return join(mediaStorage.scratchDir('generation'), jobId)
+  }
+
+  async submit(request: SubmitRequest) {
+    const jobId = `local-${request.reference}`
+    const dir = this.dir(jobId)
+    await mkdir(dir, { recursive: true })
+    const job: JobFile = {
+      reference: request.reference,
+      model: request.model.key,
+      inputs: request.inputs.map((input) => ({ kind: input.kind, storageKey: input.storageKey })),
+    }
+    await writeFile(join(dir, 'job.json'), JSON.stringify(job))
+    if (!running.has(jobId)) await this.start(jobId, job)
+    return { jobId }
+  }
+
+  async findByReference(reference: string) {
+    const jobId = `local-${reference}`
+    const job = await this.readJson<JobFile>(jobId, 'job.json')
+    return job ? jobId : null
+  }
+
+  async getStatus(jobId: string): Promise<JobStatus> {
+    const done = await this.readJson<DoneFile>(jobId, 'done.json')
+    if (done) return { state: done.state, providerStatus: done.state, error: done.error }
+    if (running.has(jobId)) return { state: 'running', providerStatus: 'rendering' }
+    const job = await this.readJson<JobFile>(jobId, 'job.json')
+    if (!job) return { state: 'not_found', providerStatus: 'not_found' }
+    /* Interrupted by a restart: render again. */
+    await this.start(jobId, job)
+    return { state: 'running', providerStatus: 'restarted' }
+  }
+
+  async openOutput(jobId: string): Promise<Readable> {
+    return createReadStream(join(this.dir(jobId), 'output.mp4'))
+  }
+
+  async cancel(jobId: string) {
+    running.get(jobId)?.kill('SIGKILL')
+    running.delete(jobId)
+    await this.release(jobId)
+  }
+
+  async release(jobId: string) {
+    await rm(this.dir(jobId), { recursive: true, force: true })
+  }
+
+  private async readJson<T>(jobId: string, file: string): Promise<T | null> {
+    try {
+      return JSON.parse(await readFile(join(this.dir(jobId), file), 'utf8')) as T
+    } catch {
+      return null
+    }
+  }
+
+  private async start(jobId: string, job: JobFile) {
+    const dir = this.dir(jobId)
+    await this.killStale(dir)
+    const model = findModel(job.model)
+    if (!model)
+      return this.finish(dir, { state: 'failed', error: 'This model is no longer available.' })
+
+    const paths: Record<string, string> = {}
+    for (const input of job.inputs) paths[input.kind] = await this.materialize(dir, input)
+
+    const output = join(dir, 'output.part.mp4')
+    const child = spawn(generationConfig.ffmpegPath, ffmpegArgs(model, paths, output), {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    running.set(jobId, child)
+    await writeFile(join(dir, 'pid'), String(child.pid ?? ''))
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000)
+    })
+    const settle = async (code: number | null, error?: Error) => {
+      if (running.get(jobId) !== child) return
+      running.delete(jobId)
+      if (code === 0) {
+        await rename(output, join(dir, 'output.mp4'))
+        await this.finish(dir, { state: 'succeeded' })
+      } else {
+        logger.warn({ jobId, code, stderr, err: error }, 'local generation failed')
+        await this.finish(dir, {
+          state: 'failed',
+          error: 'The clip could not be rendered from these files.',
+        })
+      }
+    }
+    child.once('error', (error) => void settle(null, error).catch(() => {}))
+    child.once('exit', (code) => void settle(code).catch(() => {}))
+  }
+
+  private async finish(dir: string, done: DoneFile) {
+    await writeFile(join(dir, 'done.json'), JSON.stringify(done)).catch(() => {})
+  }
+
+  /* An orphaned ffmpeg of a previous worker process on this host would race the new one. */
+  private async killStale(dir: string) {
+    try {
+      const pid = Number(await readFile(join(dir, 'pid'), 'utf8'))
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8')
+      if (pid && cmdline.includes(dir)) process.kill(pid, 'SIGKILL')
+    } catch {
+      /* No pid file or no such process. */
+    }
+  }
+
+  /* Inputs on local disk are read in place; from S3/GCS they are copied into the job folder. */
+  private async materialize(dir: string, input: { kind: string; storageKey: string }) {
+    const local = mediaStorage.localPath(input.storageKey)
+    if (local) return local
+    const target = join(dir, `input-${input.kind}`)
+    await pipeline(await mediaStorage.open(input.storageKey), createWriteStream(target))
+    return target
+  }
+}
+
+/** The ffmpeg command for a model: H.264/AAC MP4, never upscaled, even dimensions. */
+export function ffmpegArgs(model: ModelType, paths: Record<string, string>, output: string) {
+  const { render } = model
+  const scale = `scale=-2:'min(${render.maxHeight},trunc(ih/2)*2)'`
+  const filters = [render.filter, scale, 'format=yuv420p'].filter(Boolean).join(',')
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', paths.video]
+  if (paths.audio) args.push('-i', paths.audio, '-map', '0:v:0', '-map', '1:a:0', '-shortest')
+  else args.push('-map', '0:v:0', '-map', '0:a:0?')
+  args.push(
+    '-vf',
+    filters,
+    '-c:v',
+    'libx264',
+    '-preset',
+    render.preset,
+    '-crf',
+    String(render.crf),
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    output
+  )
+  return args
+}

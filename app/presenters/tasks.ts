@@ -1,0 +1,60 @@
+import type Run from '#models/run'
+import type TaskInput from '#models/task_input'
+import { formatSeconds } from '#services/tasks/media_probe'
+import { formatBytes } from '#services/tasks/upload_service'
+
+export type TaskStatus = 'draft' | Run['status']
+
+const STATUS_LABELS: Record<TaskStatus, string> = {
+  draft: 'Draft',
+  queued: 'Queued',
+  running: 'Running',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+}
+
+export function statusLabel(status: TaskStatus) {
+  return STATUS_LABELS[status]
+}
+
+export function taskStatus(latest: Run | null): TaskStatus {
+  return latest?.status ?? 'draft'
+}
+
+export function inputView(input: TaskInput) {
+  return {
+    kind: input.kind,
+    name: input.originalName,
+    size: formatBytes(input.size),
+    duration: formatSeconds(input.duration),
+    resolution: input.width && input.height ? `${input.width}×${input.height}` : null,
+    mimeType: input.mimeType,
+  }
+}
+
+/** What the task page's script needs to update a run row without reloading. */
+export function runJson(run: Run, taskId: string) {
+  return {
+    id: run.id,
+    number: run.number,
+    status: run.status,
+    statusLabel: statusLabel(run.status),
+    cost: run.cost,
+    error: run.status === 'failed' ? (run.errorMessage ?? 'The run failed.') : null,
+    refunded: !!run.refundedAt,
+    downloadUrl: run.hasOutput ? `/tasks/${taskId}/runs/${run.id}/download` : null,
+    finishedAt: run.finishedAt?.toFormat('yyyy-LL-dd HH:mm') ?? null,
+  }
+}
+
+/** A file name for a downloaded result: the task's name, made safe. */
+export function resultFileName(taskName: string, runNumber: number) {
+  const base =
+    taskName
+      .normalize('NFKD')
+      .replace(/[^\w\s-]/g, '')
+      .trim()
+      .replace(/\s+/g, '-')
+      .slice(0, 60) || 'clip'
+  return `${base}-run-${runNumber}.mp4`
+}

@@ -1,0 +1,199 @@
+import { execFile } from 'node:child_process'
+import { open } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { fileTypeFromBuffer } from 'file-type'
+import generationConfig from '#config/generation'
+import type { InputKind } from '#config/models'
+import { UploadRejected } from '#services/tasks/errors'
+
+const run = promisify(execFile)
+
+/* Containers accepted per slot, judged from the file's first bytes. */
+const VIDEO_TYPES = new Set(['mp4', 'mov', 'm4v', 'webm', 'mkv', 'avi', '3gp'])
+const AUDIO_TYPES = new Set([
+  'mp3',
+  'm4a',
+  'aac',
+  'wav',
+  'ogg',
+  'oga',
+  'opus',
+  'flac',
+  'webm',
+  'mp4',
+  'mka',
+])
+const ISO_BMFF = new Set(['mp4', 'mov', 'm4v', 'm4a', '3gp'])
+
+/** Bytes file-type needs to recognise a container. */
+export const SNIFF_BYTES = 4100
+
+export type Sniffed = { ext: string; mime: string }
+
+export type ProbeResult = {
+  duration: number
+  width: number | null
+  height: number | null
+  container: string
+  mime: string
+}
+
+type FfprobeStream = {
+  codec_type?: string
+  width?: number
+  height?: number
+  disposition?: { attached_pic?: number }
+}
+
+/**
+ * Judges a file's first bytes: the real type, whatever its name says. Throws
+ * UploadRejected with a message for the user when it does not fit the slot.
+ */
+export async function sniffType(kind: InputKind, head: Buffer): Promise<Sniffed> {
+  const type = await fileTypeFromBuffer(head)
+  if (!type) {
+    throw new UploadRejected(
+      kind === 'video'
+        ? 'This file is not a video we can read. Please upload an MP4, MOV, WebM or MKV video.'
+        : 'This file is not an audio file we can read. Please upload an MP3, M4A, WAV, OGG or FLAC file.'
+    )
+  }
+  if (kind === 'video' && !VIDEO_TYPES.has(type.ext)) {
+    throw new UploadRejected(
+      type.mime.startsWith('audio/')
+        ? 'This is an audio file. Please upload it in the Audio slot and choose a video here.'
+        : `A ${type.ext.toUpperCase()} file is not a video. Please upload an MP4, MOV, WebM or MKV video.`
+    )
+  }
+  if (kind === 'audio' && !AUDIO_TYPES.has(type.ext)) {
+    throw new UploadRejected(
+      VIDEO_TYPES.has(type.ext)
+        ? 'This is a video file. Please upload an audio file (MP3, M4A, WAV, OGG or FLAC) here.'
+        : `A ${type.ext.toUpperCase()} file is not audio. Please upload an MP3, M4A, WAV, OGG or FLAC file.`
+    )
+  }
+  return { ext: type.ext, mime: type.mime }
+}
+
+async function ffprobe(args: string[]) {
+  return run(generationConfig.ffprobePath, ['-v', 'error', ...args], {
+    maxBuffer: 8 * 1024 * 1024,
+    timeout: 60_000,
+  })
+}
+
+const DAMAGED =
+  'We could not read this file: it seems damaged or incomplete. Please export it again and re-upload.'
+
+type FfprobeOutput = {
+  format?: { duration?: string }
+  streams?: FfprobeStream[]
+  packets?: { pts_time?: string; duration_time?: string }[]
+}
+
+/* What ffprobe says about a file whose data ends before its header says it should. */
+const CUT_SHORT = /partial file|ended prematurely|truncat|moov atom not found|invalid data found/i
+
+/**
+ * Probes the media with one ffprobe call: the slot's stream must exist, the
+ * duration must be known and within the limit, and the file must not be cut
+ * short (the packets of its last seconds are read: a cut-off upload ends
+ * early or reports a partial file).
+ */
+export async function probeMedia(
+  kind: InputKind,
+  path: string,
+  sniffed: Sniffed
+): Promise<ProbeResult> {
+  let info: FfprobeOutput
+  let stderr = ''
+  try {
+    const result = await ffprobe([
+      '-read_intervals',
+      '999999%',
+      '-show_entries',
+      'format=duration:stream=codec_type,width,height:stream_disposition=attached_pic:packet=pts_time,duration_time',
+      '-print_format',
+      'json',
+      path,
+    ])
+    stderr = result.stderr
+    info = JSON.parse(result.stdout)
+  } catch {
+    throw new UploadRejected(DAMAGED)
+  }
+  const streams = info.streams ?? []
+  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic)
+  const audio = streams.find((s) => s.codec_type === 'audio')
+
+  if (kind === 'video' && !video) {
+    throw new UploadRejected(
+      audio
+        ? 'This file has sound but no picture. Please upload it in the Audio slot and choose a video here.'
+        : 'This file has no video stream. Please upload a video.'
+    )
+  }
+  if (kind === 'audio' && !audio)
+    throw new UploadRejected('This file has no audio stream. Please upload an audio file.')
+  if (kind === 'audio' && video) {
+    throw new UploadRejected(
+      'This is a video file. Please upload an audio file (MP3, M4A, WAV, OGG or FLAC) here.'
+    )
+  }
+
+  const duration = Number(info.format?.duration)
+  if (!Number.isFinite(duration) || duration <= 0) throw new UploadRejected(DAMAGED)
+  const max = generationConfig.uploads.maxDurationSeconds
+  if (duration > max) {
+    throw new UploadRejected(
+      `This file is ${formatSeconds(duration)} long; the limit is ${formatSeconds(max)}. Please trim it and re-upload.`
+    )
+  }
+
+  if (CUT_SHORT.test(stderr)) throw new UploadRejected(DAMAGED)
+  if (ISO_BMFF.has(sniffed.ext) && (await isoBoxesTruncated(path)))
+    throw new UploadRejected(DAMAGED)
+  const packets = info.packets ?? []
+  if (packets.length) {
+    const last = Math.max(
+      ...packets.map((p) => Number(p.pts_time ?? 0) + Number(p.duration_time ?? 0))
+    )
+    if (last < duration - Math.max(1, duration * 0.05)) throw new UploadRejected(DAMAGED)
+  }
+
+  return {
+    duration: Math.round(duration * 1000) / 1000,
+    width: video?.width ?? null,
+    height: video?.height ?? null,
+    container: sniffed.ext,
+    mime: sniffed.mime,
+  }
+}
+
+/** MP4/MOV: a top-level box that claims more bytes than the file has means it was cut off. */
+async function isoBoxesTruncated(path: string) {
+  const handle = await open(path, 'r')
+  try {
+    const { size } = await handle.stat()
+    const header = Buffer.alloc(16)
+    let offset = 0
+    while (offset + 8 <= size) {
+      await handle.read(header, 0, 16, offset)
+      let boxSize = header.readUInt32BE(0)
+      if (boxSize === 1) boxSize = Number(header.readBigUInt64BE(8))
+      else if (boxSize === 0) return false /* "to the end of the file" */
+      if (boxSize < 8) return true
+      offset += boxSize
+    }
+    return offset > size
+  } finally {
+    await handle.close()
+  }
+}
+
+export function formatSeconds(seconds: number) {
+  const total = Math.round(seconds)
+  const minutes = Math.floor(total / 60)
+  const rest = total % 60
+  return minutes ? `${minutes} min ${String(rest).padStart(2, '0')} s` : `${rest} s`
+}

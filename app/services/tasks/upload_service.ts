@@ -1,0 +1,193 @@
+import { createWriteStream } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import db from '@adonisjs/lucid/services/db'
+import generationConfig from '#config/generation'
+import { findModel, type InputKind } from '#config/models'
+import Task from '#models/task'
+import TaskInput from '#models/task_input'
+import Run, { ACTIVE_RUN_STATUSES } from '#models/run'
+import { uuidv7 } from '#services/ids'
+import mediaStorage from '#services/tasks/media_storage'
+import { probeMedia, sniffType, SNIFF_BYTES, type Sniffed } from '#services/tasks/media_probe'
+import { TaskError, UploadRejected } from '#services/tasks/errors'
+
+export type StagedUpload = { path: string; size: number; sniffed: Sniffed; clientName: string }
+
+export function maxBytesFor(kind: InputKind) {
+  return generationConfig.uploads[kind].maxBytes
+}
+
+export function formatBytes(bytes: number) {
+  if (bytes >= 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024 / 1024).toFixed(1)} GB`
+  if (bytes >= 1024 * 1024) return `${Math.round(bytes / 1024 / 1024)} MB`
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`
+  return `${bytes} bytes`
+}
+
+export function tooLargeMessage(kind: InputKind) {
+  return `This file is too large: ${kind === 'video' ? 'videos' : 'audio files'} can be at most ${formatBytes(maxBytesFor(kind))}.`
+}
+
+/**
+ * A user's file name, made safe to show: no folders, no control characters,
+ * at most `maxNameLength` characters (the extension kept). Never used as a
+ * storage path.
+ */
+export function displayName(clientName: string | undefined, fallback: string) {
+  const base = String(clientName ?? '')
+    .split(/[\\/]/)
+    .pop()!
+    /* eslint-disable-next-line no-control-regex -- control characters are what we strip */
+    .replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '')
+    .replace(/\s+/g, ' ')
+    .replace(/^[.\s]+/, '')
+    .trim()
+  if (!base) return fallback
+  const max = generationConfig.uploads.maxNameLength
+  if (base.length <= max) return base
+  const dot = base.lastIndexOf('.')
+  const ext = dot > 0 && base.length - dot <= 10 ? base.slice(dot) : ''
+  return `${base.slice(0, max - ext.length - 1)}…${ext}`
+}
+
+/**
+ * Uploads: the body streams to a staging file with bounded memory. While it
+ * streams, the size limit is enforced and the first bytes are checked for
+ * the real type, so a wrong or oversize file is cut off early. Then ffprobe
+ * checks streams and duration, and the file is moved into storage.
+ */
+export class UploadService {
+  /** Checks that the task is the user's, takes this input and has no active run. */
+  async assertCanUpload(
+    userId: string,
+    taskId: string,
+    kind: string
+  ): Promise<{ task: Task; kind: InputKind }> {
+    const task = await Task.query()
+      .where('id', String(taskId))
+      .where('userId', userId)
+      .firstOrFail()
+    const model = findModel(task.model)
+    if (!model || !model.inputs.includes(kind as InputKind)) {
+      throw new TaskError('This task does not take that kind of file.', 404, 'unknown_input')
+    }
+    await this.assertNoActiveRun(task.id)
+    return { task, kind: kind as InputKind }
+  }
+
+  private async assertNoActiveRun(taskId: string, client = db.connection()) {
+    const active = await Run.query({ client })
+      .where('taskId', taskId)
+      .whereIn('status', ACTIVE_RUN_STATUSES)
+      .first()
+    if (active) {
+      throw new TaskError(
+        'A run is in progress. You can replace files once it has finished.',
+        409,
+        'run_active'
+      )
+    }
+  }
+
+  /** Streams one file part to a staging file, enforcing size and type as it goes. */
+  async stage(kind: InputKind, part: Readable, clientName: string): Promise<StagedUpload> {
+    const path = await mediaStorage.newStagingPath()
+    const maxBytes = maxBytesFor(kind)
+    let size = 0
+    let head: Buffer[] = []
+    let headLength = 0
+    let sniffed: Sniffed | null = null
+
+    const guard = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        size += chunk.length
+        if (size > maxBytes) return callback(new UploadRejected(tooLargeMessage(kind), 413))
+        if (sniffed) return callback(null, chunk)
+        head.push(chunk)
+        headLength += chunk.length
+        if (headLength < SNIFF_BYTES) return callback(null, chunk)
+        sniffType(kind, Buffer.concat(head)).then(
+          (type) => {
+            sniffed = type
+            head = []
+            callback(null, chunk)
+          },
+          (error) => callback(error)
+        )
+      },
+      flush(callback) {
+        if (sniffed) return callback()
+        if (size === 0)
+          return callback(new UploadRejected('The file is empty. Please choose another file.'))
+        sniffType(kind, Buffer.concat(head)).then(
+          (type) => {
+            sniffed = type
+            callback()
+          },
+          (error) => callback(error)
+        )
+      },
+    })
+
+    try {
+      await pipeline(part, guard, createWriteStream(path))
+    } catch (error) {
+      await rm(path, { force: true })
+      throw error
+    }
+    return { path, size, sniffed: sniffed!, clientName }
+  }
+
+  async discard(staged: StagedUpload) {
+    await rm(staged.path, { force: true })
+  }
+
+  /** Probes a staged file and makes it the task's input (replacing the previous one). */
+  async accept(task: Task, kind: InputKind, staged: StagedUpload) {
+    let key: string | null = null
+    try {
+      const media = await probeMedia(kind, staged.path, staged.sniffed)
+      key = `tasks/${task.id}/inputs/${uuidv7()}.${media.container}`
+      await mediaStorage.commitLocalFile(staged.path, key)
+      const storedKey = key
+      const { input, previousKey } = await db.transaction(async (trx) => {
+        await this.assertNoActiveRun(task.id, trx)
+        const existing = await TaskInput.query({ client: trx })
+          .where('taskId', task.id)
+          .where('kind', kind)
+          .first()
+        const values = {
+          storageKey: storedKey,
+          originalName: displayName(staged.clientName, `${kind}.${media.container}`),
+          mimeType: media.mime,
+          container: media.container,
+          size: staged.size,
+          duration: media.duration,
+          width: media.width,
+          height: media.height,
+        }
+        if (existing) {
+          const old = existing.storageKey
+          existing.merge(values)
+          await existing.useTransaction(trx).save()
+          return { input: existing, previousKey: old }
+        }
+        const created = await TaskInput.create(
+          { taskId: task.id, kind, ...values },
+          { client: trx }
+        )
+        return { input: created, previousKey: null }
+      })
+      await mediaStorage.delete(previousKey)
+      return input
+    } catch (error) {
+      await rm(staged.path, { force: true })
+      if (key) await mediaStorage.delete(key)
+      throw error
+    }
+  }
+}
+
+export default new UploadService()
