@@ -7,7 +7,8 @@ import type { CommandOptions } from '@adonisjs/core/types/ace'
  */
 export default class DwhFlush extends BaseCommand {
   static commandName = 'dwh:flush'
-  static description = 'Ship the pending analytics outbox to BigQuery now (--retry-dead replays dead rows)'
+  static description =
+    'Ship the pending analytics outbox to BigQuery now (--retry-dead replays dead rows)'
   static options: CommandOptions = { startApp: true }
 
   @flags.boolean({ description: 'Also replay rows that were dead-lettered' })
@@ -26,7 +27,11 @@ export default class DwhFlush extends BaseCommand {
         const { NdjsonMirror } = await import('#services/dwh/ndjson_mirror')
         const mirror = new NdjsonMirror(dwhConfig.mirror.root)
         let copied = 0
-        for (let batch = await mirror.mirrorBatch(); batch > 0; batch = await mirror.mirrorBatch()) {
+        for (
+          let batch = await mirror.mirrorBatch();
+          batch > 0;
+          batch = await mirror.mirrorBatch()
+        ) {
           copied += batch
         }
         this.logger.info(`${copied} new rows mirrored to ${dwhConfig.mirror.root}`)

@@ -8,13 +8,16 @@ import type { CommandOptions } from '@adonisjs/core/types/ace'
  */
 export default class DwhSetup extends BaseCommand {
   static commandName = 'dwh:setup'
-  static description = 'Create the BigQuery dataset and tables (idempotent; reports schema differences)'
+  static description =
+    'Create the BigQuery dataset and tables (idempotent; reports schema differences)'
   static options: CommandOptions = { startApp: true }
 
   async run() {
     const { default: dwhConfig } = await import('#config/dwh')
     if (!dwhConfig.bigquery) {
-      this.logger.error('BigQuery is not configured: set BIGQUERY_PROJECT_ID (see docs/analytics.md)')
+      this.logger.error(
+        'BigQuery is not configured: set BIGQUERY_PROJECT_ID (see docs/analytics.md)'
+      )
       this.exitCode = 1
       return
     }
@@ -33,7 +36,9 @@ export default class DwhSetup extends BaseCommand {
         }
       }
       if (report.tables.some((table) => table.status === 'differs')) {
-        this.logger.error('Some tables differ: fix them in BigQuery (or recreate them), then run dwh:setup again')
+        this.logger.error(
+          'Some tables differ: fix them in BigQuery (or recreate them), then run dwh:setup again'
+        )
         this.exitCode = 1
       }
     } catch (error) {

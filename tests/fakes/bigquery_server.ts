@@ -139,7 +139,9 @@ export class FakeBigQueryServer {
     for (const socket of this.sockets) socket.destroy()
     const server = this.server
     this.server = undefined
-    await new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()))
+    await new Promise<void>((resolve) =>
+      server?.listening ? server.close(() => resolve()) : resolve()
+    )
   }
 
   /** Stops listening: clients get ECONNREFUSED until `acceptConnections`. */
@@ -175,8 +177,10 @@ export class FakeBigQueryServer {
       .flatMap((call) => call.rows.map((row) => row.insertId))
   }
 
-  tableMetadata(table: string, dataset?: string) {
-    return this.findTable(table, dataset)?.metadata
+  tableMetadata(table: string, dataset?: string): Record<string, any> {
+    const state = this.findTable(table, dataset)
+    if (!state) throw new Error(`fake BigQuery has no table ${table}`)
+    return state.metadata
   }
 
   private findTable(table: string, dataset?: string) {
@@ -206,13 +210,23 @@ export class FakeBigQueryServer {
     if (url.pathname === '/token' && req.method === 'POST') {
       const form = new URLSearchParams(raw)
       this.tokenRequests.push(form)
-      return send(200, { access_token: this.requiredToken ?? 'fake-token', expires_in: 3600, token_type: 'Bearer' })
+      return send(200, {
+        access_token: this.requiredToken ?? 'fake-token',
+        expires_in: 3600,
+        token_type: 'Bearer',
+      })
     }
     if (this.mode === 'down') {
-      return send(503, apiError(503, 'UNAVAILABLE', 'backendError', 'The service is currently unavailable.'))
+      return send(
+        503,
+        apiError(503, 'UNAVAILABLE', 'backendError', 'The service is currently unavailable.')
+      )
     }
     if (this.requiredToken && req.headers.authorization !== `Bearer ${this.requiredToken}`) {
-      return send(401, apiError(401, 'UNAUTHENTICATED', 'unauthorized', 'Request is missing valid credentials.'))
+      return send(
+        401,
+        apiError(401, 'UNAUTHENTICATED', 'unauthorized', 'Request is missing valid credentials.')
+      )
     }
 
     let body: any = {}
@@ -222,7 +236,10 @@ export class FakeBigQueryServer {
       return send(400, apiError(400, 'INVALID_ARGUMENT', 'parseError', 'Parse Error'))
     }
 
-    const parts = url.pathname.replace(/^\/bigquery\/v2\//, '').split('/').map(decodeURIComponent)
+    const parts = url.pathname
+      .replace(/^\/bigquery\/v2\//, '')
+      .split('/')
+      .map(decodeURIComponent)
     // projects/{p}/datasets[/{d}[/tables[/{t}[/insertAll]]]]
     if (parts[0] !== 'projects' || parts[2] !== 'datasets') {
       return send(404, apiError(404, 'NOT_FOUND', 'notFound', `Unknown path ${url.pathname}`))
@@ -232,11 +249,15 @@ export class FakeBigQueryServer {
     const tableId = parts[5]
 
     if (!datasetId) {
-      if (req.method !== 'POST') return send(405, apiError(405, 'METHOD', 'badRequest', 'Not allowed'))
+      if (req.method !== 'POST')
+        return send(405, apiError(405, 'METHOD', 'badRequest', 'Not allowed'))
       const id = body?.datasetReference?.datasetId
       const key = `${projectId}/${id}`
       if (this.datasets.has(key)) {
-        return send(409, apiError(409, 'ALREADY_EXISTS', 'duplicate', `Already Exists: Dataset ${projectId}:${id}`))
+        return send(
+          409,
+          apiError(409, 'ALREADY_EXISTS', 'duplicate', `Already Exists: Dataset ${projectId}:${id}`)
+        )
       }
       const metadata = {
         kind: 'bigquery#dataset',
@@ -251,7 +272,10 @@ export class FakeBigQueryServer {
     const datasetKey = `${projectId}/${datasetId}`
     const dataset = this.datasets.get(datasetKey)
     if (!dataset) {
-      return send(404, apiError(404, 'NOT_FOUND', 'notFound', `Not found: Dataset ${projectId}:${datasetId}`))
+      return send(
+        404,
+        apiError(404, 'NOT_FOUND', 'notFound', `Not found: Dataset ${projectId}:${datasetId}`)
+      )
     }
     if (parts.length === 4) {
       if (req.method === 'GET') return send(200, dataset)
@@ -259,11 +283,20 @@ export class FakeBigQueryServer {
     }
 
     if (!tableId) {
-      if (req.method !== 'POST') return send(405, apiError(405, 'METHOD', 'badRequest', 'Not allowed'))
+      if (req.method !== 'POST')
+        return send(405, apiError(405, 'METHOD', 'badRequest', 'Not allowed'))
       const id = body?.tableReference?.tableId
       const key = `${datasetKey}/${id}`
       if (this.tables.has(key)) {
-        return send(409, apiError(409, 'ALREADY_EXISTS', 'duplicate', `Already Exists: Table ${projectId}:${datasetId}.${id}`))
+        return send(
+          409,
+          apiError(
+            409,
+            'ALREADY_EXISTS',
+            'duplicate',
+            `Already Exists: Table ${projectId}:${datasetId}.${id}`
+          )
+        )
       }
       const metadata = {
         ...body,
@@ -279,7 +312,15 @@ export class FakeBigQueryServer {
 
     const table = this.tables.get(`${datasetKey}/${tableId}`)
     if (!table) {
-      return send(404, apiError(404, 'NOT_FOUND', 'notFound', `Not found: Table ${projectId}:${datasetId}.${tableId}`))
+      return send(
+        404,
+        apiError(
+          404,
+          'NOT_FOUND',
+          'notFound',
+          `Not found: Table ${projectId}:${datasetId}.${tableId}`
+        )
+      )
     }
     if (parts.length === 6) {
       if (req.method === 'GET') return send(200, table.metadata)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { BigQuery, type Table } from '@google-cloud/bigquery'
-import { PassThroughClient } from 'google-auth-library'
+import { JWT, PassThroughClient } from 'google-auth-library'
 import type { BigQueryConfig } from '#config/dwh'
 import { DWH_TABLES, type FieldSchema, type TableDefinition } from '#integrations/bigquery/tables'
 
@@ -33,6 +33,33 @@ const TYPE_ALIASES: Record<string, string> = {
 function normalType(type: string | undefined) {
   const upper = (type ?? '').toUpperCase()
   return TYPE_ALIASES[upper] ?? upper
+}
+
+const BIGQUERY_SCOPE = 'https://www.googleapis.com/auth/bigquery'
+
+/** A service-account key → a JWT client; anything else is refused with a clear message. */
+function jwtFrom(text: string, source: string) {
+  let key: Record<string, unknown>
+  try {
+    key = JSON.parse(text)
+  } catch {
+    throw new Error(`${source} is not valid JSON (use the whole service-account key file)`)
+  }
+  if (
+    key?.type !== 'service_account' ||
+    typeof key.client_email !== 'string' ||
+    typeof key.private_key !== 'string'
+  ) {
+    throw new Error(
+      `${source} is not a service-account key (type, client_email and private_key are required)`
+    )
+  }
+  return new JWT({
+    email: key.client_email,
+    key: key.private_key,
+    keyId: typeof key.private_key_id === 'string' ? key.private_key_id : undefined,
+    scopes: [BIGQUERY_SCOPE],
+  })
 }
 
 function errorCode(error: unknown) {
@@ -101,33 +128,43 @@ function tableDifferences(definition: TableDefinition, metadata: any): string[] 
  */
 export class BigQuerySink {
   readonly client: BigQuery
+  /** The credentials in use (undefined = Application Default Credentials). */
+  readonly auth: JWT | PassThroughClient | undefined
 
   constructor(private config: BigQueryConfig) {
+    this.auth = BigQuerySink.credentials(config)
     this.client = new BigQuery({
       projectId: config.projectId,
       location: config.location,
       apiEndpoint: config.apiEndpoint,
-      ...BigQuerySink.credentials(config),
+      ...(this.auth ? { authClient: this.auth } : {}),
       retryOptions: { autoRetry: false },
       timeout: 30_000,
     } as unknown as ConstructorParameters<typeof BigQuery>[0])
   }
 
   /**
-   * Key file, inline key JSON, or (only with a custom endpoint such as an
-   * emulator) no credentials at all. Otherwise Application Default Credentials.
+   * A service-account key (inline JSON or file), checked and turned into a
+   * JWT client ourselves (Google asks callers to validate keys rather than
+   * hand raw configurations to the library); with a custom endpoint such as
+   * an emulator and no key, no credentials at all; otherwise Application
+   * Default Credentials.
    */
   private static credentials(config: BigQueryConfig) {
-    if (config.credentialsJson) {
-      return { credentials: JSON.parse(config.credentialsJson) }
-    }
+    if (config.credentialsJson) return jwtFrom(config.credentialsJson, 'BIGQUERY_CREDENTIALS_JSON')
     if (config.keyFilename) {
-      // Read now so a wrong path fails at startup with a clear message.
-      JSON.parse(readFileSync(config.keyFilename, 'utf8'))
-      return { keyFilename: config.keyFilename }
+      let text: string
+      try {
+        text = readFileSync(config.keyFilename, 'utf8')
+      } catch (error) {
+        throw new Error(
+          `GOOGLE_APPLICATION_CREDENTIALS: cannot read ${config.keyFilename} (${(error as Error).message})`
+        )
+      }
+      return jwtFrom(text, `GOOGLE_APPLICATION_CREDENTIALS (${config.keyFilename})`)
     }
-    if (config.apiEndpoint) return { authClient: new PassThroughClient() }
-    return {}
+    if (config.apiEndpoint) return new PassThroughClient()
+    return undefined
   }
 
   get datasetId() {
@@ -172,7 +209,11 @@ export class BigQuerySink {
       }
       const [metadata] = await table.getMetadata()
       const differences = tableDifferences(definition, metadata)
-      tables.push({ table: definition.name, status: differences.length ? 'differs' : 'ok', differences })
+      tables.push({
+        table: definition.name,
+        status: differences.length ? 'differs' : 'ok',
+        differences,
+      })
     }
     return { dataset: { id: this.config.dataset, status: datasetStatus }, tables }
   }

@@ -99,7 +99,9 @@ function coordinate(value: string | number | undefined, limit: number) {
 }
 
 function compact(geo: Geo): Geo {
-  return Object.fromEntries(Object.entries(geo).filter(([, value]) => value !== undefined && value !== '')) as Geo
+  return Object.fromEntries(
+    Object.entries(geo).filter(([, value]) => value !== undefined && value !== '')
+  ) as Geo
 }
 
 /** Country codes a CDN uses for "unknown" (XX) and Tor (T1). */
@@ -113,7 +115,9 @@ function knownCountry(code: string | undefined) {
 function fromRecord(record: any): Geo {
   if (!record || typeof record !== 'object') return {}
   return compact({
-    country: knownCountry(record.country_code ?? record.country?.iso_code ?? record.registered_country?.iso_code),
+    country: knownCountry(
+      record.country_code ?? record.country?.iso_code ?? record.registered_country?.iso_code
+    ),
     region: record.state1 ?? record.subdivisions?.[0]?.names?.en,
     city: record.city?.names?.en ?? (typeof record.city === 'string' ? record.city : undefined),
     latitude: coordinate(record.latitude ?? record.location?.latitude, 90),
@@ -124,7 +128,10 @@ function fromRecord(record: any): Geo {
 export function normalizeIp(ip: string | null | undefined) {
   if (!ip) return null
   const trimmed = ip.trim()
-  const unmapped = trimmed.toLowerCase().startsWith('::ffff:') && isIP(trimmed.slice(7)) === 4 ? trimmed.slice(7) : trimmed
+  const unmapped =
+    trimmed.toLowerCase().startsWith('::ffff:') && isIP(trimmed.slice(7)) === 4
+      ? trimmed.slice(7)
+      : trimmed
   return isIP(unmapped) ? unmapped : null
 }
 
@@ -143,13 +150,18 @@ export class GeoLocator {
 
   private loadReaders() {
     this.readers ??= (async () => {
-      const paths = this.options.databases.length ? this.options.databases : [SHIPPED_GEOIP_DATABASE]
+      const paths = this.options.databases.length
+        ? this.options.databases
+        : [SHIPPED_GEOIP_DATABASE]
       const readers: Reader<any>[] = []
       for (const path of paths) {
         try {
           readers.push(await maxmind.open(path, { cache: { max: 5000 } }))
         } catch (error) {
-          logger.warn({ path, err: (error as Error).message }, 'GeoIP database unavailable; geo stays empty')
+          logger.warn(
+            { path, err: (error as Error).message },
+            'GeoIP database unavailable; geo stays empty'
+          )
         }
       }
       return readers

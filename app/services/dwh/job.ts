@@ -17,7 +17,17 @@ export async function dwhJob(): Promise<WorkerJob> {
 
   if (dwhConfig.bigquery) {
     const { BigQuerySink } = await import('#integrations/bigquery/sink')
-    const shipper = new OutboxShipper(new BigQuerySink(dwhConfig.bigquery))
+    let sink: InstanceType<typeof BigQuerySink>
+    try {
+      sink = new BigQuerySink(dwhConfig.bigquery)
+    } catch (error) {
+      /* Misconfigured credentials must not stop the worker's other jobs (or the web process). */
+      return idleJob(
+        `BigQuery is misconfigured (${(error as Error).message}); analytics rows stay in the outbox`,
+        'error'
+      )
+    }
+    const shipper = new OutboxShipper(sink)
     let lastPrune = 0
     return {
       name: 'dwh:ship',
@@ -44,14 +54,22 @@ export async function dwhJob(): Promise<WorkerJob> {
     }
   }
 
-  let warned = false
+  return idleJob(
+    'BigQuery is not configured (BIGQUERY_PROJECT_ID); analytics rows stay in the outbox',
+    'info'
+  )
+}
+
+/** Says once why nothing is shipped, then idles. */
+function idleJob(message: string, level: 'info' | 'error'): WorkerJob {
+  let said = false
   return {
     name: 'dwh:idle',
     everyMs: 60_000,
     async tick() {
-      if (!warned) {
-        warned = true
-        logger.info('BigQuery is not configured (BIGQUERY_PROJECT_ID); analytics rows stay in the outbox')
+      if (!said) {
+        said = true
+        logger[level](message)
       }
     },
   }

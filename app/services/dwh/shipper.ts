@@ -66,7 +66,11 @@ export class OutboxShipper {
                       WHERE status = 'pending' AND next_attempt_at <= ?
                       ORDER BY next_attempt_at, id LIMIT ?)
         RETURNING ${COLUMNS}`,
-      [sqlTime(now.plus({ milliseconds: this.options.claimMs })), sqlTime(now), this.options.batchSize]
+      [
+        sqlTime(now.plus({ milliseconds: this.options.claimMs })),
+        sqlTime(now),
+        this.options.batchSize,
+      ]
     )
     return this.ship(rows)
   }
@@ -77,7 +81,13 @@ export class OutboxShipper {
    */
   async flush({ retryDead = false, signal }: { retryDead?: boolean; signal?: AbortSignal } = {}) {
     const revived = retryDead ? await this.reviveDead() : 0
-    const totals: ShipResult & { revived: number } = { claimed: 0, sent: 0, retrying: 0, dead: 0, revived }
+    const totals: ShipResult & { revived: number } = {
+      claimed: 0,
+      sent: 0,
+      retrying: 0,
+      dead: 0,
+      revived,
+    }
     const last = await db.from('outbox_events').max('id as id').first()
     const maxId: number = last?.id ?? 0
     let cursor = 0
@@ -89,7 +99,12 @@ export class OutboxShipper {
                         WHERE status = 'pending' AND id > ? AND id <= ?
                         ORDER BY id LIMIT ?)
           RETURNING ${COLUMNS}`,
-        [sqlTime(now.plus({ milliseconds: this.options.claimMs })), cursor, maxId, this.options.batchSize]
+        [
+          sqlTime(now.plus({ milliseconds: this.options.claimMs })),
+          cursor,
+          maxId,
+          this.options.batchSize,
+        ]
       )
       if (!rows.length) break
       cursor = Math.max(...rows.map((row) => row.id))
@@ -119,7 +134,11 @@ export class OutboxShipper {
   /** Sent rows older than `keepSentDays` are deleted from the app database. */
   async pruneSent() {
     const before = DateTime.utc().minus({ days: this.options.keepSentDays })
-    return db.from('outbox_events').where('status', 'sent').where('sent_at', '<', sqlTime(before)).delete()
+    return db
+      .from('outbox_events')
+      .where('status', 'sent')
+      .where('sent_at', '<', sqlTime(before))
+      .delete()
   }
 
   private async ship(rows: OutboxRow[]): Promise<ShipResult> {
@@ -133,18 +152,31 @@ export class OutboxShipper {
     for (const row of rows) {
       const definition = tableDefinition(row.table_name)
       if (!definition) {
-        failures.push({ row, reason: 'invalid', message: `unknown table ${row.table_name}`, permanent: true })
+        failures.push({
+          row,
+          reason: 'invalid',
+          message: `unknown table ${row.table_name}`,
+          permanent: true,
+        })
         continue
       }
       let payload: Record<string, unknown>
       try {
         payload = JSON.parse(row.payload)
       } catch {
-        failures.push({ row, reason: 'invalid', message: 'payload is not valid JSON', permanent: true })
+        failures.push({
+          row,
+          reason: 'invalid',
+          message: 'payload is not valid JSON',
+          permanent: true,
+        })
         continue
       }
       const group = byTable.get(row.table_name) ?? []
-      group.push({ row, sinkRow: { insertId: row.insert_id, json: toBigQueryRow(definition, payload) } })
+      group.push({
+        row,
+        sinkRow: { insertId: row.insert_id, json: toBigQueryRow(definition, payload) },
+      })
       byTable.set(row.table_name, group)
     }
 
@@ -166,8 +198,12 @@ export class OutboxShipper {
           }
         } catch (error) {
           const message = shorten(String((error as Error)?.message ?? error))
-          logger.warn({ table, rows: group.length, err: message }, 'dwh: insertAll failed; will retry')
-          for (const { row } of group) failures.push({ row, reason: 'request', message, permanent: false })
+          logger.warn(
+            { table, rows: group.length, err: message },
+            'dwh: insertAll failed; will retry'
+          )
+          for (const { row } of group)
+            failures.push({ row, reason: 'request', message, permanent: false })
         }
       })
     )
@@ -201,7 +237,11 @@ export class OutboxShipper {
       }
     })
     result.sent = sent.length
-    if (result.dead) logger.error({ dead: result.dead }, 'dwh: rows dead-lettered (dwh:flush --retry-dead replays them)')
+    if (result.dead)
+      logger.error(
+        { dead: result.dead },
+        'dwh: rows dead-lettered (dwh:flush --retry-dead replays them)'
+      )
     return result
   }
 }

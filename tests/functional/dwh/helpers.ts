@@ -7,7 +7,10 @@ export const PROJECT = 'vgen-test'
 export const DATASET = 'analytics_test'
 
 /** The real BigQuery client pointed at a fake server, as BIGQUERY_API_ENDPOINT does. */
-export function sinkFor(fake: FakeBigQueryServer, extra: Partial<ConstructorParameters<typeof BigQuerySink>[0]> = {}) {
+export function sinkFor(
+  fake: FakeBigQueryServer,
+  extra: Partial<ConstructorParameters<typeof BigQuerySink>[0]> = {}
+) {
   return new BigQuerySink({
     projectId: PROJECT,
     dataset: DATASET,

@@ -29,7 +29,9 @@ async function someTopups(count: number) {
 test.group('DWH shipping: setup', (group) => {
   freshState(group)
 
-  test('setup creates the dataset and the three tables with the brief schema', async ({ assert }) => {
+  test('setup creates the dataset and the three tables with the brief schema', async ({
+    assert,
+  }) => {
     const fake = await new FakeBigQueryServer().start()
     try {
       const report = await sinkFor(fake).setup()
@@ -78,7 +80,10 @@ test.group('DWH shipping: setup', (group) => {
         'task_properties:JSON',
       ])
       for (const table of ['user_sessions', 'token_balance_changes', 'generation_launches']) {
-        assert.deepEqual(fake.tableMetadata(table).timePartitioning, { type: 'DAY', field: 'timestamp' })
+        assert.deepEqual(fake.tableMetadata(table).timePartitioning, {
+          type: 'DAY',
+          field: 'timestamp',
+        })
         assert.deepEqual(fake.tableMetadata(table).clustering, { fields: ['userid'] })
       }
       assert.equal(fake.datasets.get(`vgen-test/${DATASET}`)?.location, 'EU')
@@ -87,7 +92,9 @@ test.group('DWH shipping: setup', (group) => {
     }
   })
 
-  test('setup is safe to run again and reports a table whose schema differs', async ({ assert }) => {
+  test('setup is safe to run again and reports a table whose schema differs', async ({
+    assert,
+  }) => {
     const fake = await new FakeBigQueryServer().start()
     try {
       await sinkFor(fake).setup()
@@ -130,7 +137,9 @@ test.group('DWH shipping: delivery', (group) => {
     return () => fake.stop()
   })
 
-  test('rows go in batches of at most 500 with the outbox insert_id as insertId', async ({ assert }) => {
+  test('rows go in batches of at most 500 with the outbox insert_id as insertId', async ({
+    assert,
+  }) => {
     for (let index = 0; index < 1201; index++) {
       await recordEvent(db.connection(), 'generation_launches', {
         userid: 'u1',
@@ -245,11 +254,18 @@ test.group('DWH shipping: delivery', (group) => {
     assert.equal((await shipper.shipDue()).sent, 2)
     const sent = fake.sentInsertIds('token_balance_changes')
     const rows = await outbox()
-    assert.deepEqual(sent, [rows[0].insert_id, rows[1].insert_id, rows[0].insert_id, rows[1].insert_id])
+    assert.deepEqual(sent, [
+      rows[0].insert_id,
+      rows[1].insert_id,
+      rows[0].insert_id,
+      rows[1].insert_id,
+    ])
     assert.lengthOf(fake.rowsOf('token_balance_changes'), 2)
   })
 
-  test('an invalid row is dead-lettered at once without holding back the others', async ({ assert }) => {
+  test('an invalid row is dead-lettered at once without holding back the others', async ({
+    assert,
+  }) => {
     await recordEvent(db.connection(), 'token_balance_changes', {
       userid: 'u1',
       email: 'u1@example.com',
@@ -275,7 +291,9 @@ test.group('DWH shipping: delivery', (group) => {
     )
   })
 
-  test('after N failed attempts a row is dead; flush --retry-dead replays it', async ({ assert }) => {
+  test('after N failed attempts a row is dead; flush --retry-dead replays it', async ({
+    assert,
+  }) => {
     await someTopups(2)
     const shipper = shipperFor(sinkFor(fake), { maxAttempts: 3 })
     fake.mode = 'down'
