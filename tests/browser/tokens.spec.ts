@@ -1,0 +1,111 @@
+import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
+import type { Page } from 'playwright'
+import PaymentOrder from '#models/payment_order'
+import billingService from '#services/billing_service'
+import { freshState } from '#tests/helpers/db'
+import { createUser } from '#tests/helpers/users'
+import { screenshot, watchConsole } from '#tests/browser/helpers'
+
+const PASSWORD = 'correct horse battery'
+
+async function logIn(page: Page, email: string) {
+  await page.goto('/login')
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.waitForURL('**/tasks')
+}
+
+/** Desktop and phone screenshots of the current page. */
+async function shoot(page: Page, name: string) {
+  await page.setViewportSize({ width: 1280, height: 800 })
+  await screenshot(page, `tokens-${name}-desktop`)
+  await page.setViewportSize({ width: 390, height: 844 })
+  await screenshot(page, `tokens-${name}-phone`)
+  await page.setViewportSize({ width: 1280, height: 800 })
+}
+
+test.group('Top-up journey in a browser (dev gateway)', (group) => {
+  freshState(group)
+
+  test('buy small → Pay → header shows 10,000 → /usage lists the purchase', async ({
+    visit,
+    assert,
+  }) => {
+    const user = await createUser()
+    const page = (await visit('/login')) as unknown as Page
+    const problems = watchConsole(page)
+    await logIn(page, user.email)
+
+    await page.getByRole('link', { name: 'Tokens', exact: true }).click()
+    await page.waitForURL('**/tokens')
+    await page.getByText('No orders yet').waitFor()
+    await shoot(page, 'packs')
+
+    await page.getByRole('button', { name: 'Buy small' }).click()
+    await page.waitForURL('**/dev/checkout/**')
+    await page.getByText('$10.00').first().waitFor()
+    await shoot(page, 'dev-checkout')
+
+    await page.getByRole('button', { name: 'Pay $10.00' }).click()
+    await page.waitForURL('**/tokens/orders/**')
+    await page.getByRole('heading', { name: 'Payment received' }).waitFor()
+    assert.equal(await page.locator('#header-balance').textContent(), '10,000')
+    await shoot(page, 'paid')
+
+    await page.getByRole('link', { name: 'Usage', exact: true }).click()
+    await page.waitForURL('**/usage')
+    const row = page.locator('tbody tr').first()
+    assert.include(await row.textContent(), 'Bought "small" pack')
+    assert.include(await row.textContent(), '+10,000')
+    await shoot(page, 'usage')
+
+    await page.goto('/tokens')
+    await page.getByText('Paid').first().waitFor()
+    await shoot(page, 'orders')
+    assert.deepEqual(problems, [], 'no console errors or CSP violations')
+  })
+
+  test('Fail → the page says so and offers to retry', async ({ visit, assert }) => {
+    const user = await createUser()
+    const page = (await visit('/login')) as unknown as Page
+    await logIn(page, user.email)
+    await page.goto('/tokens')
+    await page.getByRole('button', { name: 'Buy medium' }).click()
+    await page.waitForURL('**/dev/checkout/**')
+    await page.getByRole('button', { name: 'Fail' }).click()
+    await page.getByRole('heading', { name: 'Payment failed' }).waitFor()
+    assert.equal(await page.locator('#header-balance').textContent(), '0')
+    await shoot(page, 'failed')
+
+    await page.getByRole('button', { name: 'Try again' }).click()
+    await page.waitForURL('**/dev/checkout/**')
+    await page.getByText('$25.00').first().waitFor()
+  })
+
+  test('the processing page updates itself when the payment lands', async ({ visit, assert }) => {
+    const user = await createUser()
+    const page = (await visit('/login')) as unknown as Page
+    const problems = watchConsole(page)
+    await logIn(page, user.email)
+    await page.goto('/tokens')
+    await page.getByRole('button', { name: 'Buy large' }).click()
+    await page.waitForURL('**/dev/checkout/**')
+    const paymentId = page.url().split('/').at(-1)!
+
+    /* The customer comes back before the provider has confirmed anything. */
+    const order = await PaymentOrder.findByOrFail('gateway_payment_id', paymentId)
+    await page.goto(`/tokens/orders/${order.id}`)
+    await page.getByRole('heading', { name: 'Payment processing…' }).waitFor()
+    await shoot(page, 'processing')
+
+    /* Then the provider confirms and its postback arrives. */
+    await db.from('dev_payments').where('id', paymentId).update({ status: 'paid' })
+    await billingService.handlePostback('dev', order.id, { paymentId })
+
+    await page.getByRole('heading', { name: 'Payment received' }).waitFor({ timeout: 10_000 })
+    assert.equal(await page.locator('#header-balance').textContent(), '70,000')
+    assert.deepEqual(problems, [], 'no console errors or CSP violations')
+  })
+})
