@@ -109,7 +109,7 @@ function childEnv(options: AppProcessOptions) {
   }
 }
 
-/** Spawns `node ace <args>` with the test environment. */
+/** Spawns `node ace <args>` with the test environment (`port` only feeds PORT/APP_URL). */
 export function spawnAce(args: string[], options: AppProcessOptions) {
   const child = spawn(process.execPath, ['ace.js', ...args], {
     cwd: app.makePath(),
