@@ -12,4 +12,6 @@ edge.global('formatDate', (value: { toFormat?: (f: string) => string } | null | 
 )
 
 /** JSON for inline scripts: `<` is escaped so a value can never close the script tag. */
-edge.global('scriptJson', (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c'))
+edge.global('scriptJson', (value: unknown) =>
+  (JSON.stringify(value) ?? 'null').replace(/</g, '\\u003c')
+)
