@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
+import hash from '@adonisjs/core/services/hash'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import User, { type UserStatus } from '#models/user'
 import AccountToken, { type AccountTokenPurpose } from '#models/account_token'
@@ -46,7 +47,11 @@ export class AccountService {
   ) {
     const normalized = User.normalizeEmail(email)
     const existing = await this.findByEmail(normalized)
-    if (existing) return { user: existing, created: false as const }
+    if (existing) {
+      // Spend the same hashing time as a real sign-up so timing does not tell.
+      await hash.make(password)
+      return { user: existing, created: false as const }
+    }
 
     try {
       const user = await db.transaction(async (trx) => {
