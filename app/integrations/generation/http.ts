@@ -65,6 +65,7 @@ export class HttpGenerationProvider implements GenerationProvider {
         content_type: input.contentType,
         size: input.size,
       })),
+      clip_seconds: request.clipSeconds,
       reference: request.reference,
       ...(request.webhookUrl ? { webhook_url: request.webhookUrl } : {}),
     }

@@ -15,7 +15,12 @@ import {
   type SubmitRequest,
 } from '#integrations/generation/provider'
 
-type JobFile = { reference: string; model: string; inputs: { kind: string; storageKey: string }[] }
+type JobFile = {
+  reference: string
+  model: string
+  clipSeconds: number
+  inputs: { kind: string; storageKey: string }[]
+}
 type DoneFile = { state: 'succeeded' | 'failed'; error?: string }
 
 /* ffmpeg processes started by this process, by job id. */
@@ -43,6 +48,7 @@ export class LocalFfmpegProvider implements GenerationProvider {
     const job: JobFile = {
       reference: request.reference,
       model: request.model.key,
+      clipSeconds: request.clipSeconds,
       inputs: request.inputs.map((input) => ({ kind: input.kind, storageKey: input.storageKey })),
     }
     await writeFile(join(dir, 'job.json'), JSON.stringify(job))
@@ -100,9 +106,13 @@ export class LocalFfmpegProvider implements GenerationProvider {
     for (const input of job.inputs) paths[input.kind] = await this.materialize(dir, input)
 
     const output = join(dir, 'output.part.mp4')
-    const child = spawn(generationConfig.ffmpegPath, ffmpegArgs(model, paths, output), {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
+    const child = spawn(
+      generationConfig.ffmpegPath,
+      ffmpegArgs(model, paths, output, job.clipSeconds),
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }
+    )
     running.set(jobId, child)
     await writeFile(join(dir, 'pid'), String(child.pid ?? ''))
     let stderr = ''
@@ -153,13 +163,20 @@ export class LocalFfmpegProvider implements GenerationProvider {
 }
 
 /** The ffmpeg command for a model: H.264/AAC MP4, never upscaled, even dimensions. */
-export function ffmpegArgs(model: ModelType, paths: Record<string, string>, output: string) {
+export function ffmpegArgs(
+  model: ModelType,
+  paths: Record<string, string>,
+  output: string,
+  clipSeconds?: number
+) {
   const { render } = model
   const scale = `scale=-2:'min(${render.maxHeight},trunc(ih/2)*2)'`
   const filters = [render.filter, scale, 'format=yuv420p'].filter(Boolean).join(',')
   const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', paths.video]
   if (paths.audio) args.push('-i', paths.audio, '-map', '0:v:0', '-map', '1:a:0', '-shortest')
   else args.push('-map', '0:v:0', '-map', '0:a:0?')
+  /* -shortest alone lets a filtered video run past the audio; cut at the clip length too. */
+  if (clipSeconds && clipSeconds > 0) args.push('-t', clipSeconds.toFixed(3))
   args.push(
     '-vf',
     filters,

@@ -42,6 +42,8 @@ export type SubmitRequest = {
   reference: string
   model: ModelType
   inputs: JobInput[]
+  /** Length of the clip to make: the shortest required input, in seconds. */
+  clipSeconds: number
   /** Where the provider may POST signed status updates (absent: polling only). */
   webhookUrl?: string
 }

@@ -42,7 +42,8 @@ export class GenerationRunsJob implements WorkerJob {
     private provider: GenerationProvider = makeGenerationProvider(),
     private options: WorkerOptions = generationConfig.worker
   ) {
-    this.everyMs = Math.min(options.pollIntervalMs, 1000)
+    /* Idle pause between ticks: short enough to pick a new run up quickly. */
+    this.everyMs = Math.max(50, Math.min(options.pollIntervalMs, 1000))
   }
 
   async tick(signal: AbortSignal) {
@@ -102,6 +103,7 @@ export class GenerationRunsJob implements WorkerJob {
               contentType: input.type,
               size: input.size,
             })),
+            clipSeconds: Math.min(...run.inputs.map((input) => input.duration)),
             webhookUrl: secret ? `${appUrl}/webhooks/generation` : undefined,
           },
           signal

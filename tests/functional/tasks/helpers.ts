@@ -1,5 +1,12 @@
 import type { ApiClient } from '@japa/api-client'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import Run from '#models/run'
+import TaskInput from '#models/task_input'
+import mediaStorage from '#services/tasks/media_storage'
+import type { GenerationRunsJob } from '#services/tasks/run_worker'
 import type User from '#models/user'
 import taskService from '#services/tasks/task_service'
 import { signedIn } from '#tests/helpers/auth'
@@ -34,4 +41,75 @@ export async function readyTask(
     audio.assertStatus(201)
   }
   return { task }
+}
+
+/**
+ * A task whose inputs are already in storage (no HTTP upload, no ffprobe):
+ * quick set-up for worker tests. Durations are the fixtures' real ones.
+ */
+export async function seededTask(
+  user: User,
+  model: 'lipsync' | 'restyle' = 'lipsync',
+  name = 'Seeded clip'
+) {
+  const task = await taskService.create(user.id, { name, model })
+  const files = [
+    {
+      kind: 'video' as const,
+      file: await media('video.mp4'),
+      mime: 'video/mp4',
+      container: 'mp4',
+      duration: 2,
+    },
+    {
+      kind: 'audio' as const,
+      file: await media('audio.mp3'),
+      mime: 'audio/mpeg',
+      container: 'mp3',
+      duration: 1.5,
+    },
+  ].filter((entry) => model !== 'restyle' || entry.kind === 'video')
+  for (const entry of files) {
+    const key = `tasks/${task.id}/inputs/${entry.kind}.${entry.container}`
+    await mediaStorage.putStream(key, createReadStream(entry.file))
+    await TaskInput.create({
+      taskId: task.id,
+      kind: entry.kind,
+      storageKey: key,
+      originalName: basename(entry.file),
+      mimeType: entry.mime,
+      container: entry.container,
+      size: (await stat(entry.file)).size,
+      duration: entry.duration,
+      width: entry.kind === 'video' ? 160 : null,
+      height: entry.kind === 'video' ? 120 : null,
+    })
+  }
+  return task
+}
+
+/** Runs worker ticks until the run satisfies `done` (or fails the test after `max` ticks). */
+export async function driveRun(
+  job: GenerationRunsJob,
+  runId: string,
+  done: (run: Run) => boolean,
+  max = 30
+) {
+  for (let tick = 0; tick < max; tick++) {
+    await job.tick(new AbortController().signal)
+    const run = await Run.findOrFail(runId)
+    if (done(run)) return run
+  }
+  throw new Error(`run ${runId} did not reach the expected state in ${max} ticks`)
+}
+
+/** Waits (real time) until the run satisfies `done`. */
+export async function waitForRun(runId: string, done: (run: Run) => boolean, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const run = await Run.findOrFail(runId)
+    if (done(run)) return run
+    await sleep(50)
+  }
+  throw new Error(`run ${runId} did not reach the expected state in ${timeoutMs} ms`)
 }
