@@ -10,13 +10,35 @@ const IMPORTER = (filePath: string) => {
   return import(filePath)
 }
 
+/*
+| Graceful shutdown: app.terminate() closes the HTTP server (no new
+| connections, in-flight requests finish), stops the in-process worker after
+| its current step and closes the database. Past SHUTDOWN_TIMEOUT_SECONDS
+| the process exits anyway (code 1), before the platform's SIGKILL.
+*/
+function exitAfterDeadline() {
+  const seconds = Number(process.env.SHUTDOWN_TIMEOUT_SECONDS || 25)
+  setTimeout(() => {
+    process.stderr.write(
+      `${JSON.stringify({ level: 50, time: Date.now(), msg: `shutdown did not finish in ${seconds} s; exiting` })}\n`
+    )
+    process.exit(1)
+  }, seconds * 1000).unref()
+}
+
 new Ignitor(APP_ROOT, { importer: IMPORTER })
   .tap((app) => {
     app.booting(async () => {
       await import('#start/env')
     })
-    app.listen('SIGTERM', () => app.terminate())
-    app.listenIf(app.managedByPm2, 'SIGINT', () => app.terminate())
+    app.listen('SIGTERM', () => {
+      exitAfterDeadline()
+      return app.terminate()
+    })
+    app.listenIf(app.managedByPm2, 'SIGINT', () => {
+      exitAfterDeadline()
+      return app.terminate()
+    })
   })
   .httpServer()
   .start()

@@ -3,7 +3,10 @@ import type { CommandOptions } from '@adonisjs/core/types/ace'
 
 /**
  * Runs the background worker (generation runs, analytics shipping, payment
- * reconciliation) until SIGTERM/SIGINT, then stops gracefully.
+ * reconciliation) until SIGTERM/SIGINT, then stops gracefully: the current
+ * step finishes or is abandoned through the abort signal, the lease is
+ * released so the next worker resumes at once. Past SHUTDOWN_TIMEOUT_SECONDS
+ * it exits anyway (code 1); the state is in the database either way.
  */
 export default class WorkerCommand extends BaseCommand {
   static commandName = 'worker'
@@ -13,11 +16,20 @@ export default class WorkerCommand extends BaseCommand {
   async run() {
     const { Worker } = await import('#services/worker/worker')
     const { workerJobs } = await import('#services/worker/jobs')
+    const { default: env } = await import('#start/env')
     const worker = new Worker(await workerJobs())
     await worker.start()
     this.logger.info('worker running; press Ctrl+C to stop')
 
+    let stopping = false
     const shutdown = async () => {
+      if (stopping) return
+      stopping = true
+      const seconds = env.get('SHUTDOWN_TIMEOUT_SECONDS') ?? 25
+      setTimeout(() => {
+        this.logger.error(`worker did not stop in ${seconds} s; exiting`)
+        process.exit(1)
+      }, seconds * 1000).unref()
       await worker.stop()
       await this.terminate()
     }

@@ -146,11 +146,21 @@ export class WebClient {
 
   constructor(private server: AppProcess) {}
 
+  cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+  }
+
+  /** The CSRF token of a page's forms. */
+  async csrfToken(path: string) {
+    const page = await (await this.get(path)).text()
+    const csrf = page.match(/name=['"]_csrf['"] value=['"]([^'"]+)['"]/)?.[1]
+    if (!csrf) throw new Error(`no CSRF token on ${path}`)
+    return csrf
+  }
+
   async request(path: string, init: RequestInit = {}) {
     const headers = new Headers(init.headers)
-    if (this.cookies.size) {
-      headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '))
-    }
+    if (this.cookies.size) headers.set('cookie', this.cookieHeader())
     const response = await fetch(this.server.url(path), { ...init, headers, redirect: 'manual' })
     for (const cookie of response.headers.getSetCookie()) {
       const [pair] = cookie.split(';')
@@ -170,9 +180,7 @@ export class WebClient {
 
   /** GETs the page with the form, then posts the fields with its CSRF token. */
   async submit(formPath: string, action: string, fields: Record<string, string>) {
-    const page = await (await this.get(formPath)).text()
-    const csrf = page.match(/name=['"]_csrf['"] value=['"]([^'"]+)['"]/)?.[1]
-    if (!csrf) throw new Error(`no CSRF token on ${formPath}`)
+    const csrf = await this.csrfToken(formPath)
     return this.request(action, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
