@@ -34,6 +34,8 @@ const dwhConfig = {
   shipping: {
     /* insertAll accepts up to 50 000 rows, but Google recommends ~500 per request. */
     batchSize: 500,
+    /* Batches in flight at once: one is written to the database while the other is on the wire. */
+    inFlight: 2,
     /* After this many failed attempts a row is dead-lettered (dwh:flush --retry-dead replays it). */
     maxAttempts: 20,
     /* Exponential backoff: 10 s, 20 s, 40 s ... capped at 1 h (≈ 12 h before a row is dead). */

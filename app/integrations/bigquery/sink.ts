@@ -17,6 +17,10 @@ export type TableReport = {
   differences: string[]
 }
 
+type InsertAllResponse = {
+  insertErrors?: { index: number; errors?: { reason?: string; message?: string }[] }[]
+}
+
 export type SetupReport = {
   dataset: { id: string; status: 'created' | 'exists' }
   tables: TableReport[]
@@ -219,28 +223,37 @@ export class BigQuerySink {
   }
 
   /**
-   * One insertAll. Throws when the whole request fails (network, 5xx, auth,
-   * missing table); per-row errors come back in `failed`. Invalid rows are
-   * skipped so they cannot hold back the valid ones of the same batch.
+   * One tabledata.insertAll. Throws when the whole request fails (network,
+   * 5xx, auth, missing table); per-row errors come back in `failed`. Invalid
+   * rows are skipped so they cannot hold back the valid ones of the batch.
+   *
+   * The body is serialized here and sent through the client's request path
+   * (auth, endpoint, errors) rather than `Table.insert`, which deep-copies
+   * every row and walks every value for a `{{projectId}}` placeholder: a
+   * third of the shipping CPU, and it would rewrite such text inside a row.
    */
   async insert(tableName: string, rows: SinkRow[]): Promise<InsertResult> {
     const failed: InsertResult['failed'] = new Map()
     if (!rows.length) return { failed }
-    try {
-      await this.table(tableName).insert(rows, {
-        raw: true,
-        partialRetries: 0,
-        skipInvalidRows: true,
+    const body = JSON.stringify({
+      kind: 'bigquery#tableDataInsertAllRequest',
+      skipInvalidRows: true,
+      rows,
+    })
+    const [response] = await this.table(tableName).request({
+      method: 'POST',
+      uri: '/insertAll',
+      body,
+      headers: { 'Content-Type': 'application/json' },
+    })
+    for (const insertError of (response as InsertAllResponse)?.insertErrors ?? []) {
+      const row = rows[insertError.index]
+      if (!row) continue
+      const first = insertError.errors?.[0] ?? {}
+      failed.set(row.insertId, {
+        reason: first.reason || 'unknown',
+        message: first.message || 'row rejected',
       })
-    } catch (error: any) {
-      if (error?.name !== 'PartialFailureError') throw error
-      for (const rowError of error.errors ?? []) {
-        const first = rowError.errors?.[0] ?? {}
-        failed.set(rowError.row.insertId, {
-          reason: first.reason ?? 'unknown',
-          message: first.message ?? 'row rejected',
-        })
-      }
     }
     return { failed }
   }

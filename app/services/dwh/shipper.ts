@@ -26,6 +26,17 @@ type Failure = { row: OutboxRow; reason: string; message: string; permanent: boo
 
 const COLUMNS = 'id, table_name, insert_id, payload, attempts'
 
+function emptyResult(): ShipResult {
+  return { claimed: 0, sent: 0, retrying: 0, dead: 0 }
+}
+
+function addTo(totals: ShipResult, result: ShipResult) {
+  totals.claimed += result.claimed
+  totals.sent += result.sent
+  totals.retrying += result.retrying
+  totals.dead += result.dead
+}
+
 function sqlTime(value: DateTime) {
   return value.toUTC().toFormat('yyyy-LL-dd HH:mm:ss')
 }
@@ -57,10 +68,26 @@ export class OutboxShipper {
     return Math.min(this.options.backoffMaxMs, base) * (0.8 + Math.random() * 0.4)
   }
 
-  /** One batch of rows that are due (worker tick). */
+  /**
+   * One worker tick: up to `inFlight` batches of due rows, claimed one after
+   * the other and sent concurrently (the database work of one batch overlaps
+   * the network wait of the other).
+   */
   async shipDue(): Promise<ShipResult> {
+    const totals = emptyResult()
+    const sends: Promise<void>[] = []
+    for (let batch = 0; batch < this.options.inFlight; batch++) {
+      const rows = await this.claimDue()
+      if (!rows.length) break
+      sends.push(this.ship(rows).then((result) => addTo(totals, result)))
+    }
+    await Promise.all(sends)
+    return totals
+  }
+
+  private async claimDue(): Promise<OutboxRow[]> {
     const now = DateTime.utc()
-    const rows: OutboxRow[] = await db.rawQuery(
+    return db.rawQuery(
       `UPDATE outbox_events SET next_attempt_at = ?
         WHERE id IN (SELECT id FROM outbox_events
                       WHERE status = 'pending' AND next_attempt_at <= ?
@@ -72,31 +99,30 @@ export class OutboxShipper {
         this.options.batchSize,
       ]
     )
-    return this.ship(rows)
   }
 
   /**
    * Everything pending now, backoff or not, each row at most once per call
    * (`dwh:flush`). With `retryDead`, dead-lettered rows are replayed too.
    */
-  async flush({ retryDead = false, signal }: { retryDead?: boolean; signal?: AbortSignal } = {}) {
+  async flush({
+    retryDead = false,
+    signal,
+    onBatch,
+  }: { retryDead?: boolean; signal?: AbortSignal; onBatch?: (result: ShipResult) => void } = {}) {
     const revived = retryDead ? await this.reviveDead() : 0
-    const totals: ShipResult & { revived: number } = {
-      claimed: 0,
-      sent: 0,
-      retrying: 0,
-      dead: 0,
-      revived,
-    }
+    const totals = emptyResult()
     const last = await db.from('outbox_events').max('id as id').first()
     const maxId: number = last?.id ?? 0
+    const inFlight = new Set<Promise<void>>()
     let cursor = 0
     while (!signal?.aborted) {
       const now = DateTime.utc()
+      /* `+status`: walk the primary key from the cursor; the status index would sort every pending row per batch. */
       const rows: OutboxRow[] = await db.rawQuery(
         `UPDATE outbox_events SET next_attempt_at = ?
           WHERE id IN (SELECT id FROM outbox_events
-                        WHERE status = 'pending' AND id > ? AND id <= ?
+                        WHERE id > ? AND id <= ? AND +status = 'pending'
                         ORDER BY id LIMIT ?)
           RETURNING ${COLUMNS}`,
         [
@@ -107,14 +133,18 @@ export class OutboxShipper {
         ]
       )
       if (!rows.length) break
-      cursor = Math.max(...rows.map((row) => row.id))
-      const result = await this.ship(rows)
-      totals.claimed += result.claimed
-      totals.sent += result.sent
-      totals.retrying += result.retrying
-      totals.dead += result.dead
+      cursor = rows.reduce((highest, row) => Math.max(highest, row.id), cursor)
+      const send: Promise<void> = this.ship(rows)
+        .then((result) => {
+          onBatch?.(result)
+          addTo(totals, result)
+        })
+        .finally(() => inFlight.delete(send))
+      inFlight.add(send)
+      if (inFlight.size >= this.options.inFlight) await Promise.race(inFlight)
     }
-    return totals
+    await Promise.all(inFlight)
+    return { ...totals, revived }
   }
 
   /** Dead rows go back to pending with a fresh attempt budget. */
