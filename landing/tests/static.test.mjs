@@ -97,15 +97,19 @@ test('clips data: 5–10 clips in several categories, small files that exist', (
   noProblems(problems, 'clips')
 })
 
-test('product page: every clip is a lazy <video> with a poster, grouped by a category filter', () => {
+test('product page: every clip is a lazy poster linking to its video, grouped by a category filter', () => {
   const doc = page('/').doc
-  const videos = doc.querySelectorAll('.clips video')
-  ok(videos.length === clips.length, `expected ${clips.length} videos, got ${videos.length}`)
-  for (const v of videos) {
-    ok(v.getAttribute('preload') === 'none', 'video without preload="none"')
-    ok(v.getAttribute('poster'), 'video without poster')
-    ok(!v.hasAttribute('autoplay'), 'video must not autoplay')
-  }
+  ok(doc.querySelectorAll('video').length === 0, 'no <video> should be in the initial HTML (created on play)')
+  const facades = doc.querySelectorAll('.clips a.facade')
+  ok(facades.length === clips.length, `expected ${clips.length} clips, got ${facades.length}`)
+  facades.forEach((a, i) => {
+    const clip = clips[i]
+    ok(a.getAttribute('href') === clip.video && a.getAttribute('data-video') === clip.video, `${clip.title}: link to the video`)
+    const img = a.querySelector('img')
+    ok(img?.getAttribute('src') === clip.poster && a.getAttribute('data-poster') === clip.poster, `${clip.title}: poster`)
+    ok(img.getAttribute('loading') === 'lazy' && img.getAttribute('width') && img.getAttribute('height'), `${clip.title}: poster must be lazy and sized`)
+    ok(/Play sample clip: /.test(a.text), `${clip.title}: accessible name`)
+  })
   const radios = doc.querySelectorAll('input[name="clip-category"]')
   ok(radios.length === categories.length + 1, `expected ${categories.length + 1} filter options, got ${radios.length}`)
   const head = doc.querySelector('head').toString()
