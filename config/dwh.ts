@@ -41,8 +41,11 @@ const dwhConfig = {
     /* Exponential backoff: 10 s, 20 s, 40 s ... capped at 1 h (≈ 12 h before a row is dead). */
     backoffBaseMs: 10_000,
     backoffMaxMs: 60 * 60 * 1000,
-    /* A claimed row is invisible to other shippers this long; a crash mid-send retries it after. */
-    claimMs: 2 * 60 * 1000,
+    /*
+     * A claimed row is invisible to other shippers this long; a crash mid-send retries it after.
+     * Longer than one insertAll (30 s timeout), shorter than BigQuery's ~1 min insertId memory.
+     */
+    claimMs: 50 * 1000,
     /* Sent rows are kept this long in the app database (for debugging), then pruned. */
     keepSentDays: 7,
   },

@@ -169,6 +169,24 @@ test.group('DWH shipping: delivery', (group) => {
     })
   })
 
+  test('row values arrive byte for byte, even text that looks like a client placeholder', async ({
+    assert,
+  }) => {
+    const row = {
+      ip: '203.0.113.9',
+      geo: { country: 'NL', city: 'Zoë’s "town" <b>' },
+      useragent: 'Agent/{{projectId}} \u2028 ✓',
+      action: 'login',
+      userid: 'u-1',
+      email: 'odd+tag@example.com',
+    }
+    await recordEvent(db.connection(), 'user_sessions', row)
+    assert.equal((await shipperFor(sinkFor(fake)).flush()).sent, 1)
+    const { timestamp, ...stored } = fake.rowsOf('user_sessions')[0]
+    assert.deepEqual(stored, row)
+    assert.match(String(timestamp), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+  })
+
   test('BigQuery down for a while: nothing is lost, every row arrives once when it is back', async ({
     assert,
   }) => {
