@@ -19,9 +19,14 @@ export async function recordEvent(
   table: DwhTable,
   row: Record<string, unknown>
 ) {
+  await client.table('outbox_events').insert(outboxRow(table, row))
+}
+
+/** The `outbox_events` columns for one event (also written directly by WalletService's fast path). */
+export function outboxRow(table: DwhTable, row: Record<string, unknown>) {
   const now = DateTime.utc()
   const payload = { timestamp: now.toISO(), ...row }
-  await client.table('outbox_events').insert({
+  return {
     table_name: table,
     insert_id: uuidv7(),
     payload: JSON.stringify(payload),
@@ -29,5 +34,5 @@ export async function recordEvent(
     attempts: 0,
     next_attempt_at: sqlNow(),
     created_at: sqlNow(),
-  })
+  }
 }
