@@ -110,6 +110,34 @@ test.group('DWH commands', (group) => {
     assert.deepEqual(statuses, [{ status: 'sent' }, { status: 'sent' }])
   }).timeout(60_000)
 
+  test('the worker process ships new rows on its own', async ({ assert }) => {
+    await createUser({ balance: 250 })
+    const databasePath = await cloneDatabase('dwh-worker')
+    await sinkFor(fake).setup()
+    const worker = spawnAce(['worker'], {
+      port: await freePort(),
+      databasePath,
+      env: { ...bigQueryEnv(fake), WORKER_POLL_MS: '200' },
+    })
+    try {
+      const deadline = Date.now() + 30_000
+      while (fake.rowsOf('token_balance_changes').length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      assert.deepEqual(
+        fake.rowsOf('token_balance_changes').map((row) => [row.action, row.diff, row.new_balance]),
+        [['manual', 250, 250]],
+        worker.lines.join('\n')
+      )
+    } finally {
+      await worker.stop()
+    }
+    const child = new Database(databasePath, { readonly: true })
+    const statuses = child.prepare('SELECT status FROM outbox_events').all()
+    child.close()
+    assert.deepEqual(statuses, [{ status: 'sent' }])
+  }).timeout(60_000)
+
   test('dwh:flush with BigQuery down exits non-zero and keeps the rows', async ({ assert }) => {
     await createUser({ balance: 500 })
     const databasePath = await cloneDatabase('dwh-flush-down')
