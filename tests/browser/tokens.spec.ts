@@ -96,8 +96,17 @@ test.group('Top-up journey in a browser (dev gateway)', (group) => {
 
     /* The customer comes back before the provider has confirmed anything. */
     const order = await PaymentOrder.findByOrFail('gateway_payment_id', paymentId)
+    /* The page asks the server to check with the gateway (a CSRF-protected POST). */
+    const checked = page.waitForResponse(
+      (response) =>
+        response.url().endsWith(`/tokens/orders/${order.id}/check`) &&
+        response.request().method() === 'POST'
+    )
     await page.goto(`/tokens/orders/${order.id}`)
     await page.getByRole('heading', { name: 'Payment processing…' }).waitFor()
+    const check = await checked
+    assert.equal(check.status(), 200)
+    assert.equal((await check.json()).status, 'pending')
     await shoot(page, 'processing')
 
     /* Then the provider confirms and its postback arrives. */
