@@ -126,7 +126,24 @@ export class TaskService {
    */
   async launch(userId: string, taskId: string) {
     const runId = uuidv7()
-    const outcome = await db.transaction(async (trx) => {
+    const outcome = await this.launchIn(userId, taskId, runId).catch((error) => {
+      /* A concurrent launch won the one-active-run-per-task index: same answer as the check. */
+      if (error instanceof Error && /UNIQUE constraint failed: runs\.task_id/.test(error.message)) {
+        throw new TaskError(
+          'A run of this task is already in progress. Wait for it to finish.',
+          409,
+          'run_active'
+        )
+      }
+      throw error
+    })
+    if ('rejected' in outcome)
+      throw new NotEnoughTokens(outcome.rejected!.cost, outcome.rejected!.balance)
+    return outcome.run
+  }
+
+  private launchIn(userId: string, taskId: string, runId: string) {
+    return db.transaction(async (trx) => {
       const task = await Task.query({ client: trx })
         .where('id', String(taskId))
         .where('userId', userId)
@@ -203,9 +220,6 @@ export class TaskService {
       await task.useTransaction(trx).save()
       return { run }
     })
-    if ('rejected' in outcome)
-      throw new NotEnoughTokens(outcome.rejected!.cost, outcome.rejected!.balance)
-    return outcome.run
   }
 }
 
