@@ -64,8 +64,8 @@ export class WalletService {
     }
     if (trx) return this.applyIn(trx, change)
     try {
-      const fast = await this.applyOnConnection(change)
-      if (fast) return fast
+      const fast = this.applyOnConnection(change)
+      if (fast) return await fast
       return await db.transaction((own) => this.applyIn(own, change))
     } catch (error) {
       // A concurrent replay won the race on the unique reference.
@@ -74,25 +74,83 @@ export class WalletService {
     }
   }
 
+  /* Changes waiting for the connection; applied together in one transaction (group commit). */
+  private queue: {
+    change: BalanceChange
+    resolve: (r: BalanceChangeResult) => void
+    reject: (e: unknown) => void
+  }[] = []
+  private draining = false
+
   /**
-   * The same change as `applyIn`, in its own transaction run synchronously
-   * on the better-sqlite3 connection: BEGIN IMMEDIATE, the same statements
-   * (prepared once), COMMIT. Nothing else can interleave, and it costs a
-   * fraction of the CPU of going through the query builder (see the Wallet
-   * section of docs/benchmarks.md). Returns null when the connection is not
+   * The same change as `applyIn`, in its own transaction, run synchronously
+   * on the better-sqlite3 connection (statements prepared once). Changes
+   * that arrive while the connection is busy wait in a queue and are then
+   * applied together: one BEGIN IMMEDIATE … COMMIT, each change inside its
+   * own SAVEPOINT, so each is still all-or-nothing on its own and gets its
+   * own result, while the commit cost is shared (see the Wallet section of
+   * docs/benchmarks.md). Returns null when the database is not
    * better-sqlite3, so the query-builder path runs instead.
    */
-  private async applyOnConnection(change: BalanceChange): Promise<BalanceChangeResult | null> {
+  private applyOnConnection(change: BalanceChange): Promise<BalanceChangeResult> | null {
+    if (db.connection().dialect.name !== 'better-sqlite3') return null
+    return new Promise((resolve, reject) => {
+      this.queue.push({ change, resolve, reject })
+      if (!this.draining) void this.drain()
+    })
+  }
+
+  private async drain() {
+    this.draining = true
     const knexClient = (db.connection().getWriteClient() as any).client
-    const conn = await knexClient.acquireConnection()
     try {
-      if (typeof conn?.transaction !== 'function' || typeof conn?.prepare !== 'function')
-        return null
-      const { status, row } = conn.transaction(() => this.applySync(conn, change)).immediate()
-      const entry = LedgerEntry.$createFromAdapterResult(row)!
-      return { status, entry, oldBalance: row.old_balance, newBalance: row.new_balance }
+      while (this.queue.length > 0) {
+        let conn: any
+        try {
+          conn = await knexClient.acquireConnection()
+        } catch (error) {
+          for (const item of this.queue.splice(0)) item.reject(error)
+          break
+        }
+        /* Everything queued while waiting for the connection goes in this batch. */
+        const batch = this.queue.splice(0, 500)
+        try {
+          const outcomes = conn
+            .transaction(() =>
+              batch.map(({ change }) => {
+                try {
+                  /* A nested better-sqlite3 transaction is a SAVEPOINT. */
+                  return {
+                    ok: true as const,
+                    value: conn.transaction(() => this.applySync(conn, change))(),
+                  }
+                } catch (error) {
+                  /* SQLite rolled the whole transaction back (I/O error, disk full): abort the batch. */
+                  if (!conn.inTransaction) throw error
+                  return { ok: false as const, error }
+                }
+              })
+            )
+            .immediate()
+          outcomes.forEach((outcome: any, index: number) => {
+            if (!outcome.ok) return batch[index].reject(outcome.error)
+            const { status, row } = outcome.value
+            batch[index].resolve({
+              status,
+              entry: LedgerEntry.$createFromAdapterResult(row)!,
+              oldBalance: row.old_balance,
+              newBalance: row.new_balance,
+            })
+          })
+        } catch (error) {
+          /* BEGIN or COMMIT failed: nothing in the batch was applied. */
+          for (const item of batch) item.reject(error)
+        } finally {
+          await knexClient.releaseConnection(conn)
+        }
+      }
     } finally {
-      await knexClient.releaseConnection(conn)
+      this.draining = false
     }
   }
 
