@@ -17,9 +17,9 @@ export default class WorkerCommand extends BaseCommand {
     const { Worker } = await import('#services/worker/worker')
     const { workerJobs } = await import('#services/worker/jobs')
     const { default: env } = await import('#start/env')
+    const { default: logger } = await import('@adonisjs/core/services/logger')
     const worker = new Worker(await workerJobs())
     await worker.start()
-    this.logger.info('worker running; press Ctrl+C to stop')
 
     let stopping = false
     const shutdown = async () => {
@@ -27,7 +27,7 @@ export default class WorkerCommand extends BaseCommand {
       stopping = true
       const seconds = env.get('SHUTDOWN_TIMEOUT_SECONDS') ?? 25
       setTimeout(() => {
-        this.logger.error(`worker did not stop in ${seconds} s; exiting`)
+        logger.error(`worker did not stop in ${seconds} s; exiting`)
         process.exit(1)
       }, seconds * 1000).unref()
       await worker.stop()
