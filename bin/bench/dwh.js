@@ -7,7 +7,7 @@
  * Prints rows/s and memory, checks every row arrived exactly once, and
  * writes docs/benchmarks.md ("Analytics outbox").
  *
- *   node bin/bench/dwh.js [--rows 100000]
+ *   node bin/bench/dwh.js [--rows 100000] [--in-flight 4]
  */
 import '@poppinss/ts-exec'
 import 'reflect-metadata'
@@ -257,7 +257,8 @@ async function bench(rows) {
       apiEndpoint: fake.url,
     })
     await sink.setup()
-    const shipper = new OutboxShipper(sink, dwhConfig.shipping)
+    const shipping = { ...dwhConfig.shipping, inFlight: flag('in-flight', dwhConfig.shipping.inFlight) }
+    const shipper = new OutboxShipper(sink, shipping)
 
     const loadBefore = loadavg()[0].toFixed(1)
     console.log(`filling the outbox with ${rows} pending rows... (load average ${loadBefore} on ${cpus().length} cores)`)
@@ -313,7 +314,7 @@ async function bench(rows) {
 ${loadBefore} when it started): ${rows.toLocaleString('en-US')} pending
 outbox rows (60 % balance changes, 25 % sessions, 15 % launches) shipped by the real \`OutboxShipper\` and
 \`@google-cloud/bigquery\` client to the fake BigQuery server in a child process (HTTP on 127.0.0.1),
-${dwhConfig.shipping.batchSize} rows per claim, one \`insertAll\` per table per claim. Target: ≥ 10 000 rows/s, flat memory.
+${shipping.batchSize} rows per claim, one \`insertAll\` per table per claim, ${shipping.inFlight} claims in flight. Target: ≥ 10 000 rows/s, flat memory.
 
 | path | rows | time | rows/s | shipper CPU (rows per CPU-second) | heap start → peak → end | heap retained after GC at each 10 % (MB) | RSS peak |
 | --- | --- | --- | --- | --- | --- | --- | --- |
