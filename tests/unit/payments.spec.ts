@@ -64,7 +64,7 @@ test.group('Payments and admin input parsing', () => {
       true,
       [],
     ]) {
-      assert.throws(() => parseDiff(bad), AdminInputError as any, undefined, JSON.stringify(bad))
+      assert.throws(() => parseDiff(bad), AdminInputError as any, /diff/, JSON.stringify(bad))
     }
   })
 

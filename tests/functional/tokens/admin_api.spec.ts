@@ -189,7 +189,7 @@ test.group('Internal admin API', (group) => {
       for (const [body, headers] of cases) {
         const response = await rawRequest('PUT', path, body, headers)
         assert.equal(response.status, 400, `${path} ${headers['content-type']} ${body}`)
-        const json = await response.json()
+        const json = (await response.json()) as { error: { code: string; message: string } }
         assert.isString(json.error.code)
         assert.isString(json.error.message)
       }

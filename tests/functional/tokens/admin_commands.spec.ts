@@ -122,7 +122,7 @@ test.group('Admin Ace commands', (group) => {
         .redirects(0)
     const paidCheckout = await buy()
     await buy()
-    const paymentId = paidCheckout.header('location').split('/').at(-1)
+    const paymentId = String(paidCheckout.header('location')).split('/').at(-1)!
     /* Paid at the provider, postback lost. */
     await db.from('dev_payments').where('id', paymentId).update({ status: 'paid' })
 
