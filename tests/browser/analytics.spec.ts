@@ -23,8 +23,9 @@ async function offlineGtm(context: BrowserContext) {
     })
   )
   await context.addInitScript(() => {
-    const violations: string[] = ((window as any).__cspViolations = [])
-    document.addEventListener('securitypolicyviolation', (event) =>
+    const page = globalThis as any
+    const violations: string[] = (page.__cspViolations = [])
+    page.document.addEventListener('securitypolicyviolation', (event: any) =>
       violations.push(`${event.violatedDirective} ${event.blockedURI}`)
     )
   })
@@ -32,19 +33,19 @@ async function offlineGtm(context: BrowserContext) {
 
 /** What GTM would see: the dataLayer, the script nonces and CSP violations. */
 async function analyticsState(page: Page) {
-  await page.waitForFunction(() => (window as any).__gtmRuns === 1)
+  await page.waitForFunction(() => (globalThis as any).__gtmRuns === 1)
   return page.evaluate(() => {
-    const snippet = document.querySelector<HTMLScriptElement>('script[data-gtm]')
-    const gtmJs = document.querySelector<HTMLScriptElement>(
-      'script[src*="googletagmanager.com/gtm.js"]'
-    )
+    /* Runs in the browser (the project compiles without DOM typings). */
+    const browser = globalThis as any
+    const snippet = browser.document.querySelector('script[data-gtm]')
+    const gtmJs = browser.document.querySelector('script[src*="googletagmanager.com/gtm.js"]')
     return {
-      dataLayer: JSON.parse(JSON.stringify((window as any).dataLayer)),
-      snippetNonce: snippet?.nonce,
-      gtmJsNonce: gtmJs?.nonce,
-      gtmJsSrc: gtmJs?.src,
-      noscript: document.querySelector('noscript')?.innerHTML ?? '',
-      violations: (window as any).__cspViolations,
+      dataLayer: JSON.parse(JSON.stringify(browser.dataLayer)),
+      snippetNonce: snippet?.nonce as string | undefined,
+      gtmJsNonce: gtmJs?.nonce as string | undefined,
+      gtmJsSrc: gtmJs?.src as string | undefined,
+      noscript: (browser.document.querySelector('noscript')?.innerHTML ?? '') as string,
+      violations: browser.__cspViolations as string[],
     }
   })
 }
