@@ -20,6 +20,18 @@ async function ownOrder({ auth, params }: HttpContext) {
   return PaymentOrder.query().where('id', String(params.id)).where('user_id', user.id).firstOrFail()
 }
 
+/**
+ * `?result=failed&paymentId=…` from a gateway's return. Some gateways append
+ * `?paymentId=` to a URL that already has a query; accept that too.
+ */
+function returnParams(qs: Record<string, unknown>) {
+  const raw = typeof qs.result === 'string' ? qs.result : ''
+  const [result, appended] = raw.split('?', 2)
+  let paymentId = typeof qs.paymentId === 'string' ? qs.paymentId : ''
+  if (!paymentId && appended) paymentId = new URLSearchParams(appended).get('paymentId') ?? ''
+  return { result, paymentId: paymentId.slice(0, 191) }
+}
+
 export default class OrdersController {
   /** Buy a pack: an order with a snapshot of the pack, then off to the gateway's checkout. */
   async store({ request, response, session, auth }: HttpContext) {
@@ -49,17 +61,14 @@ export default class OrdersController {
   /** The "payment processing" page the customer returns to. Read-only: it never credits. */
   async show(ctx: HttpContext) {
     const order = await ownOrder(ctx)
-    const result = ctx.request.qs().result
+    const { result, paymentId } = returnParams(ctx.request.qs())
     return ctx.view.render('pages/tokens/order', {
       title: 'Payment',
       active: 'tokens',
       order: orderView(order),
       balance: ctx.auth.user!.balance,
       returnedFailed: result === 'failed',
-      paymentIdHint:
-        typeof ctx.request.qs().paymentId === 'string'
-          ? ctx.request.qs().paymentId.slice(0, 191)
-          : '',
+      paymentIdHint: paymentId,
     })
   }
 

@@ -152,6 +152,14 @@ test.group('apay gateway (fake apay server over HTTP)', (group) => {
       user
     )
     page.assertTextIncludes('Payment processing')
+    page.assertTextIncludes(`data-payment-id="${apay.lastPaymentId}"`)
+    /* A gateway that appends "?paymentId=" to our failure URL's own query. */
+    const failedReturn = await signedIn(
+      client.get(`/tokens/orders/${order.id}?result=failed?paymentId=${apay.lastPaymentId}`),
+      user
+    )
+    failedReturn.assertTextIncludes('The payment page reported a problem')
+    failedReturn.assertTextIncludes(`data-payment-id="${apay.lastPaymentId}"`)
     const status = await signedIn(client.get(`/tokens/orders/${order.id}/status`), user)
     assert.equal(status.body().status, 'pending')
 
