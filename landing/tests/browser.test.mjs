@@ -87,6 +87,17 @@ for (const kind of Object.keys(VIEWPORTS)) {
         if (layout.overflow > 0) errors.push(`${path}: page is ${layout.overflow}px wider than the ${kind} viewport`)
         if (!layout.headerCta) errors.push(`${path}: the header CTA is not visible`)
         if (!layout.dataLayer) errors.push(`${path}: dataLayer has no gtm.js event`)
+        // Scroll through once so lazy posters load, then take the full-page shot.
+        await page.evaluate(async () => {
+          for (let y = 0; y < document.body.scrollHeight; y += window.innerHeight / 2) {
+            window.scrollTo(0, y)
+            await new Promise((r) => setTimeout(r, 40))
+          }
+        })
+        await page.waitForFunction(() => [...document.images].every((img) => img.complete), null, { timeout: 10000 }).catch(() => {})
+        await page.evaluate(() => window.scrollTo(0, 0))
+        const broken = await page.$$eval('img', (imgs) => imgs.filter((i) => !i.naturalWidth).map((i) => i.src))
+        if (broken.length) errors.push(`${path}: images that did not load: ${broken}`)
         await page.screenshot({ path: join(RESULTS, `${kind}-${name}.png`), fullPage: true, timeout: 45000 })
         await page.screenshot({ path: join(RESULTS, `${kind}-${name}-top.png`) })
       }

@@ -1,6 +1,7 @@
 // A minimal test harness: test(name, fn) registers, run() executes in order,
 // prints one line per test and a final "N passed, M failed" line.
 const tests = []
+const TIMEOUT_MS = 150_000
 
 export function test(name, fn) {
   tests.push({ name, fn })
@@ -12,7 +13,13 @@ export async function run() {
   for (const { name, fn } of tests) {
     const started = Date.now()
     try {
-      await fn()
+      let timer
+      await Promise.race([
+        fn(),
+        new Promise((_, fail) => {
+          timer = setTimeout(() => fail(new Error(`timed out after ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS)
+        }),
+      ]).finally(() => clearTimeout(timer))
       passed++
       console.log(`  ✔ ${name} (${Date.now() - started} ms)`)
     } catch (err) {

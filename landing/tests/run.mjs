@@ -7,4 +7,5 @@ await import('./config.test.mjs')
 await import('./add-page.test.mjs')
 if (!process.argv.includes('--no-browser')) await import('./browser.test.mjs')
 
-process.exitCode = (await run()) ? 1 : 0
+// Exit explicitly so a stuck browser or server handle cannot keep the process alive.
+process.exit((await run()) ? 1 : 0)
