@@ -79,7 +79,9 @@ router
     router.get('tasks/:id/status', [controllers.Tasks, 'status'])
     router.post('tasks/:id/rename', [controllers.Tasks, 'update'])
     router.post('tasks/:id/delete', [controllers.Tasks, 'destroy'])
-    /* Streams to storage itself: listed in bodyparser's processManually. */
+    /* The page's uploader: the raw file as the body (bodyparser leaves it alone). */
+    router.put('tasks/:id/inputs/:kind', [controllers.TaskInputs, 'upload'])
+    /* The form without JavaScript (multipart): listed in bodyparser's processManually. */
     router.post('tasks/:id/inputs/:kind', [controllers.TaskInputs, 'store'])
     router.get('tasks/:id/inputs/:kind', [controllers.TaskInputs, 'show'])
     router.post('tasks/:id/runs', [controllers.Runs, 'store'])

@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
+import type { InputKind } from '#config/models'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
 import uploadService, {
@@ -15,6 +16,8 @@ import { inputView } from '#presenters/tasks'
 const MULTIPART_OVERHEAD = 64 * 1024
 /* After answering early, the client may keep sending this long before the connection is closed. */
 const LINGER_MS = 2000
+/* Body types the raw upload takes (the real type is judged from the bytes anyway). */
+const RAW_TYPES = ['application/octet-stream', 'video/*', 'audio/*']
 
 function wantsJson({ request }: HttpContext) {
   return request.ajax() || request.accepts(['html', 'json']) === 'json'
@@ -36,9 +39,9 @@ function cutOffBody({ request, response }: HttpContext) {
   })
 }
 
-function reply(ctx: HttpContext, taskId: string, error: TaskError) {
+function reply(ctx: HttpContext, taskId: string, error: TaskError, json = wantsJson(ctx)) {
   cutOffBody(ctx)
-  if (wantsJson(ctx)) {
+  if (json) {
     return ctx.response
       .status(error.status)
       .send({ error: { code: error.code, message: error.message } })
@@ -47,71 +50,120 @@ function reply(ctx: HttpContext, taskId: string, error: TaskError) {
   return ctx.response.redirect(`/tasks/${taskId}`)
 }
 
+/** The original file name sent with a raw upload: URL-encoded, as header values are ASCII. */
+function headerFileName(value: string | undefined) {
+  if (!value) return ''
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+type Stager = (kind: InputKind) => Promise<StagedUpload | null>
+
 export default class TaskInputsController {
   /**
-   * Upload (or replace) one input. The route is in bodyparser's
-   * `processManually` list: the file streams from the socket to a staging
-   * file here, never buffered in memory, never over the size limit.
+   * The task page's uploader: `PUT /tasks/:id/inputs/:kind` with the file
+   * itself as the body (`Content-Type: application/octet-stream`), its name
+   * in `X-File-Name` (URL-encoded) and the CSRF token in `X-CSRF-Token`.
+   * Bodyparser leaves such bodies alone, so the socket's bytes go straight
+   * to the staging file: no multipart parsing. Always answers JSON.
+   */
+  async upload(ctx: HttpContext) {
+    const { request } = ctx
+    const type = request.header('content-type')
+    return this.receive(ctx, 0, true, async (kind) => {
+      if (type && !request.is(RAW_TYPES)) {
+        throw new UploadRejected(
+          'Send the file itself as the request body (Content-Type: application/octet-stream).',
+          415
+        )
+      }
+      return uploadService.stage(
+        kind,
+        request.request,
+        headerFileName(request.header('x-file-name'))
+      )
+    })
+  }
+
+  /**
+   * The upload form without JavaScript (multipart). The route is in
+   * bodyparser's `processManually` list: the file part streams to a
+   * staging file here, never buffered in memory, never over the limit.
    */
   async store(ctx: HttpContext) {
+    const { request } = ctx
+    return this.receive(ctx, MULTIPART_OVERHEAD, wantsJson(ctx), async (kind) => {
+      if (request.bodyType !== 'multipart' || !request.multipart) return null
+      let staged: StagedUpload | null = null
+      let failure: unknown = null
+      request.multipart.onFile('file', {}, async (part) => {
+        if (staged || failure) {
+          part.resume()
+          return
+        }
+        try {
+          staged = await uploadService.stage(kind, part, part.filename ?? '')
+        } catch (error) {
+          failure = error
+          request.multipart.abort(error)
+        }
+      })
+      try {
+        await request.multipart.process()
+      } catch (error) {
+        failure ??= error
+      }
+      const stagedFile = staged as StagedUpload | null
+      if (failure) {
+        if (stagedFile) await uploadService.discard(stagedFile)
+        throw failure
+      }
+      return stagedFile
+    })
+  }
+
+  /** Shared by both uploads: owner and slot check, early size check, staging, probe, store. */
+  private async receive(ctx: HttpContext, overhead: number, json: boolean, stage: Stager) {
     const { request, response, auth, params, session } = ctx
     const user = auth.getUserOrFail()
     let target: Awaited<ReturnType<typeof uploadService.assertCanUpload>>
     try {
       target = await uploadService.assertCanUpload(user.id, params.id, params.kind)
     } catch (error) {
-      if (error instanceof TaskError && error.status !== 404) return reply(ctx, params.id, error)
+      if (error instanceof TaskError && error.status !== 404)
+        return reply(ctx, params.id, error, json)
       cutOffBody(ctx)
       throw error instanceof TaskError ? new Exception(error.message, { status: 404 }) : error
     }
     const { task, kind } = target
 
     const declared = Number(request.header('content-length'))
-    if (Number.isFinite(declared) && declared > maxBytesFor(kind) + MULTIPART_OVERHEAD) {
-      return reply(ctx, task.id, new UploadRejected(tooLargeMessage(kind), 413))
+    if (Number.isFinite(declared) && declared > maxBytesFor(kind) + overhead) {
+      return reply(ctx, task.id, new UploadRejected(tooLargeMessage(kind), 413), json)
     }
 
-    let staged: StagedUpload | null = null
-    let failure: unknown = null
-    request.multipart.onFile('file', {}, async (part) => {
-      if (staged || failure) {
-        part.resume()
-        return
-      }
-      try {
-        staged = await uploadService.stage(kind, part, part.filename ?? '')
-      } catch (error) {
-        failure = error
-        request.multipart.abort(error)
-      }
-    })
+    let staged: StagedUpload | null
     try {
-      await request.multipart.process()
+      staged = await stage(kind)
     } catch (error) {
-      failure ??= error
-    }
-
-    const stagedFile = staged as StagedUpload | null
-    if (failure) {
-      if (stagedFile) await uploadService.discard(stagedFile)
-      if (failure instanceof TaskError) return reply(ctx, task.id, failure)
+      if (error instanceof TaskError) return reply(ctx, task.id, error, json)
       /* The client went away or sent a broken body. */
-      return reply(
-        ctx,
-        task.id,
-        new UploadRejected('The upload did not complete. Please try again.', 400)
-      )
+      const broken = new UploadRejected('The upload did not complete. Please try again.', 400)
+      return reply(ctx, task.id, broken, json)
     }
-    if (!stagedFile)
-      return reply(ctx, task.id, new UploadRejected('Please choose a file to upload.'))
+    if (!staged)
+      return reply(ctx, task.id, new UploadRejected('Please choose a file to upload.'), json)
 
     try {
-      const input = await uploadService.accept(task, kind, stagedFile)
-      if (wantsJson(ctx)) return response.status(201).send({ input: inputView(input) })
+      const input = await uploadService.accept(task, kind, staged)
+      if (json) return response.status(201).send({ input: inputView(input) })
       session.flash('success', `${input.kind === 'video' ? 'Video' : 'Audio'} uploaded.`)
       return response.redirect(`/tasks/${task.id}`)
     } catch (error) {
-      if (error instanceof TaskError) return reply(ctx, task.id, error)
+      if (error instanceof TaskError) return reply(ctx, task.id, error, json)
       throw error
     }
   }

@@ -3,6 +3,7 @@ import { type HttpContext, ExceptionHandler } from '@adonisjs/core/http'
 import type { StatusPageRange, StatusPageRenderer } from '@adonisjs/core/types/http'
 import { errors as vineErrors } from '@vinejs/vine'
 import { errors as limiterErrors } from '@adonisjs/limiter'
+import { errors as shieldErrors } from '@adonisjs/shield'
 
 /* Request fields never echoed back into a form (or into the session cookie). */
 const SECRET_FIELDS = /password|token|_csrf|_method/i
@@ -82,6 +83,15 @@ export default class HttpExceptionHandler extends ExceptionHandler {
       return this.renderThrottled(error, ctx)
     }
     if (isMachineEndpoint(ctx)) return this.renderMachineError(error, ctx)
+    /* Shield answers a bad CSRF token with a redirect; a script (e.g. the uploader) needs a 403 it can show. */
+    if (error instanceof shieldErrors.E_BAD_CSRF_TOKEN && wantsJson(ctx)) {
+      return ctx.response.status(403).send({
+        error: {
+          code: 'bad_csrf_token',
+          message: 'Your session has expired. Reload the page and try again.',
+        },
+      })
+    }
     if (error instanceof vineErrors.E_VALIDATION_ERROR && !wantsJson(ctx)) {
       return this.redirectWithErrors(error, ctx)
     }

@@ -30,8 +30,16 @@ function initUploads() {
       if (file.size > Number(form.dataset.maxBytes)) {
         return finish(`This file is too large. The limit is ${form.dataset.limitText}.`)
       }
+      /*
+       * The file itself is the body (no multipart): the server writes the
+       * bytes straight to disk. The form's multipart POST is the fallback
+       * without JavaScript.
+       */
       const xhr = new XMLHttpRequest()
-      xhr.open('POST', form.action)
+      xhr.open('PUT', form.dataset.uploadUrl)
+      xhr.setRequestHeader('Content-Type', 'application/octet-stream')
+      xhr.setRequestHeader('X-File-Name', encodeURIComponent(file.name))
+      xhr.setRequestHeader('X-CSRF-Token', form.dataset.csrfToken)
       xhr.setRequestHeader('Accept', 'application/json')
       xhr.setRequestHeader('X-Requested-With', 'XMLHttpRequest')
       xhr.upload.addEventListener('progress', (progressEvent) => {
@@ -56,14 +64,12 @@ function initUploads() {
           `The upload was interrupted. Check the file (limit: ${form.dataset.limitText}) and try again.`
         )
       )
-      const body = new FormData()
-      body.append('file', file)
       progress.hidden = false
       progress.value = 0
       button.disabled = true
       button.setAttribute('aria-busy', 'true')
       message.textContent = 'Uploading…'
-      xhr.send(body)
+      xhr.send(file)
     })
   })
 }

@@ -32,10 +32,19 @@ async function shoot(page: Page, name: string) {
 async function upload(page: Page, kind: 'video' | 'audio', file: string) {
   const slot = page.locator(`.input-slot[data-kind="${kind}"]`)
   await slot.locator('input[type="file"]').setInputFiles(file)
+  /* The page's script sends the file itself (PUT), not the multipart form. */
+  const answered = page.waitForResponse(
+    (response) =>
+      response.request().method() === 'PUT' && response.url().endsWith(`/inputs/${kind}`)
+  )
   await Promise.all([
     page.waitForEvent('load'),
     slot.getByRole('button', { name: `Upload ${kind}` }).click(),
   ])
+  const response = await answered
+  const type = response.request().headers()['content-type']
+  if (type !== 'application/octet-stream') throw new Error(`upload sent as ${type}`)
+  if (response.status() !== 201) throw new Error(`${kind} upload answered ${response.status()}`)
   await page.locator(`.input-slot[data-kind="${kind}"] dl`).waitFor()
 }
 

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { Transform, type Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import type { Readable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import db from '@adonisjs/lucid/services/db'
 import generationConfig from '#config/generation'
 import { findModel, type InputKind } from '#config/models'
@@ -52,6 +52,79 @@ export function displayName(clientName: string | undefined, fallback: string) {
   return `${base.slice(0, max - ext.length - 1)}…${ext}`
 }
 
+/* Write buffer of the staging file: few large writes, bounded memory per upload. */
+const WRITE_BUFFER = 4 * 1024 * 1024
+
+/** See UploadService.stage. */
+function receive(
+  kind: InputKind,
+  source: Readable,
+  path: string,
+  clientName: string
+): Promise<StagedUpload> {
+  const maxBytes = maxBytesFor(kind)
+  const file = createWriteStream(path, { highWaterMark: WRITE_BUFFER })
+  let size = 0
+  let head: Buffer[] | null = []
+  let headLength = 0
+  let sniffing: Promise<Sniffed> | null = null
+  let settled = false
+
+  return new Promise<StagedUpload>((resolve, reject) => {
+    const fail = (error: unknown) => {
+      if (settled) return
+      settled = true
+      source.off('data', count)
+      source.unpipe(file)
+      /* Keep reading (and dropping) what the client still sends, so the answer gets through. */
+      source.on('error', () => {})
+      source.resume()
+      file.destroy()
+      rm(path, { force: true }).then(
+        () => reject(error),
+        () => reject(error)
+      )
+    }
+    const startSniff = () => {
+      sniffing = sniffType(kind, Buffer.concat(head!))
+      head = null
+      sniffing.catch(fail)
+    }
+    const count = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBytes) return fail(new UploadRejected(tooLargeMessage(kind), 413))
+      if (head) {
+        head.push(chunk)
+        headLength += chunk.length
+        if (headLength >= SNIFF_BYTES) startSniff()
+      }
+    }
+    const incomplete = () =>
+      fail(new UploadRejected('The upload did not complete. Please try again.', 400))
+
+    source.on('data', count)
+    source.on('error', incomplete)
+    source.once('aborted', incomplete)
+    /* A request whose client went away closes without 'end'. */
+    source.once('close', () => {
+      if (!source.readableEnded) incomplete()
+    })
+    file.once('error', fail)
+    source.once('end', () => {
+      if (settled) return
+      if (size === 0)
+        return fail(new UploadRejected('The file is empty. Please choose another file.'))
+      if (head) startSniff()
+      Promise.all([sniffing!, finished(file)]).then(([sniffed]) => {
+        if (settled) return
+        settled = true
+        resolve({ path, size, sniffed, clientName })
+      }, fail)
+    })
+    source.pipe(file)
+  })
+}
+
 /**
  * Uploads: the body streams to a staging file with bounded memory. While it
  * streams, the size limit is enforced and the first bytes are checked for
@@ -91,53 +164,17 @@ export class UploadService {
     }
   }
 
-  /** Streams one file part to a staging file, enforcing size and type as it goes. */
-  async stage(kind: InputKind, part: Readable, clientName: string): Promise<StagedUpload> {
-    const path = await mediaStorage.newStagingPath()
-    const maxBytes = maxBytesFor(kind)
-    let size = 0
-    let head: Buffer[] = []
-    let headLength = 0
-    let sniffed: Sniffed | null = null
-
-    const guard = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length
-        if (size > maxBytes) return callback(new UploadRejected(tooLargeMessage(kind), 413))
-        if (sniffed) return callback(null, chunk)
-        head.push(chunk)
-        headLength += chunk.length
-        if (headLength < SNIFF_BYTES) return callback(null, chunk)
-        sniffType(kind, Buffer.concat(head)).then(
-          (type) => {
-            sniffed = type
-            head = []
-            callback(null, chunk)
-          },
-          (error) => callback(error)
-        )
-      },
-      flush(callback) {
-        if (sniffed) return callback()
-        if (size === 0)
-          return callback(new UploadRejected('The file is empty. Please choose another file.'))
-        sniffType(kind, Buffer.concat(head)).then(
-          (type) => {
-            sniffed = type
-            callback()
-          },
-          (error) => callback(error)
-        )
-      },
-    })
-
-    try {
-      await pipeline(part, guard, createWriteStream(path))
-    } catch (error) {
-      await rm(path, { force: true })
-      throw error
-    }
-    return { path, size, sniffed: sniffed!, clientName }
+  /**
+   * Streams an upload (the raw request body, or one multipart file part) to
+   * a staging file. The only work per chunk is a byte counter; the first
+   * bytes are also kept until there are enough to judge the type. Writes go
+   * through a write stream with a large buffer, so the disk gets few, large
+   * writes while the socket keeps reading. Over the limit or the wrong type,
+   * it stops writing at once, discards the rest of the body (the controller
+   * closes the connection shortly after answering) and rejects.
+   */
+  stage(kind: InputKind, source: Readable, clientName: string): Promise<StagedUpload> {
+    return mediaStorage.newStagingPath().then((path) => receive(kind, source, path, clientName))
   }
 
   async discard(staged: StagedUpload) {

@@ -1,6 +1,6 @@
 import type { ApiClient } from '@japa/api-client'
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Run from '#models/run'
@@ -25,6 +25,28 @@ export function uploadTo(
     .header('accept', 'application/json')
     .file('file', path, { filename: name ?? basename(path) })
     .withCsrfToken()
+}
+
+/**
+ * PUTs a file as the raw body, like the task page's uploader: name in
+ * X-File-Name (URL-encoded; `null` sends none), CSRF token in a header.
+ */
+export async function putTo(
+  client: ApiClient,
+  user: User,
+  taskId: string,
+  kind: string,
+  path: string,
+  name?: string | null
+) {
+  const request = signedIn(client.put(`/tasks/${taskId}/inputs/${kind}`), user)
+    .header('accept', 'application/json')
+    .header('content-type', 'application/octet-stream')
+    .withCsrfToken()
+  if (name !== null) request.header('x-file-name', encodeURIComponent(name ?? basename(path)))
+  /* The api client has no raw-body method; its superagent request sends a Buffer as it is. */
+  request.request.send(await readFile(path))
+  return request
 }
 
 /** A task with all its inputs uploaded through the real endpoint. */

@@ -1,11 +1,11 @@
 import { test } from '@japa/runner'
 import { request as httpRequest } from 'node:http'
-import { readdir, stat } from 'node:fs/promises'
+import { readFile, readdir, stat } from 'node:fs/promises'
 import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
 import { signedIn } from '#tests/helpers/auth'
 import { media } from '#tests/helpers/media'
-import { uploadTo } from '#tests/functional/tasks/helpers'
+import { putTo, uploadTo } from '#tests/functional/tasks/helpers'
 import generationConfig from '#config/generation'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
@@ -316,6 +316,231 @@ test.group('Uploads', (group) => {
     )
   })
 })
+
+test.group("Uploads: the raw body (the task page's uploader)", (group) => {
+  freshState(group)
+
+  test('a PUT of the file itself is stored under a generated name, with the name from X-File-Name', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser({ balance: 1000 })
+    const task = await taskService.create(user.id, { name: 'Clip', model: 'lipsync' })
+    const video = await putTo(
+      client,
+      user,
+      task.id,
+      'video',
+      await media('video.mp4'),
+      'Été à la plage.mp4'
+    )
+    video.assertStatus(201)
+    assert.include(video.body().input, {
+      kind: 'video',
+      name: 'Été à la plage.mp4',
+      duration: '2 s',
+      resolution: '160×120',
+    })
+    const audio = await putTo(client, user, task.id, 'audio', await media('audio.mp3'), 'voice.mp3')
+    audio.assertStatus(201)
+
+    const inputs = await TaskInput.query().where('taskId', task.id).orderBy('kind')
+    assert.deepEqual(
+      inputs.map((input) => [input.kind, input.mimeType, input.duration]),
+      [
+        ['audio', 'audio/mpeg', 1.567],
+        ['video', 'video/mp4', 2],
+      ]
+    )
+    const storedVideo = inputs.find((input) => input.kind === 'video')!
+    assert.match(
+      storedVideo.storageKey,
+      new RegExp(`^tasks/${task.id}/inputs/[0-9a-f-]{36}\\.mp4$`)
+    )
+    /* The stored file is byte for byte the one sent. */
+    const local = mediaStorage.localPath(storedVideo.storageKey)!
+    assert.isTrue((await readFile(local)).equals(await readFile(await media('video.mp4'))))
+
+    const page = await signedIn(client.get(`/tasks/${task.id}`), user)
+    page.assertTextIncludes('Été à la plage.mp4')
+    page.assertTextIncludes('A run costs <strong data-testid="run-cost">100</strong> tokens')
+    assert.deepEqual(await stagingLeftovers(), [])
+  })
+
+  test('renamed, empty, damaged or misplaced files get a clear message and change nothing', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const task = await taskService.create(user.id, { name: 'Clip', model: 'lipsync' })
+    const cases: [string, string, string, RegExp][] = [
+      ['video', await media('text.mp4'), 'notes.mp4', /not a video we can read/],
+      ['video', await media('empty.mp4'), 'empty.mp4', /The file is empty/],
+      ['video', await media('truncated.mp4'), 'cut.mp4', /damaged or incomplete/],
+      ['video', await media('audio.mp3'), 'song.mp3', /This is an audio file/],
+      ['audio', await media('video.mp4'), 'clip.mp4', /This is a video file/],
+      ['audio', await media('text.mp4'), 'voice.mp3', /not an audio file we can read/],
+    ]
+    for (const [kind, path, name, message] of cases) {
+      const response = await putTo(client, user, task.id, kind, path, name)
+      response.assertStatus(422)
+      assert.match(response.body().error.message, message, name)
+    }
+    assert.lengthOf(await TaskInput.query().where('taskId', task.id), 0)
+    assert.deepEqual(await stagingLeftovers(), [])
+  })
+
+  test('file names: folders stripped, long names shortened, bad encoding and none handled', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const task = await taskService.create(user.id, { name: 'Clip', model: 'restyle' })
+    const sent = async (name: string | null) => {
+      const response = await putTo(client, user, task.id, 'video', await media('video.mp4'), name)
+      response.assertStatus(201)
+      const input = await TaskInput.findByOrFail('taskId', task.id)
+      assert.notInclude(input.storageKey, '..')
+      assert.notInclude(input.storageKey, 'passwd')
+      return input.originalName
+    }
+    assert.equal(await sent('../../etc/passwd.mp4'), 'passwd.mp4')
+    assert.equal(await sent('C:\\Users\\me\\clip.mp4'), 'clip.mp4')
+    assert.match(await sent(`${'a'.repeat(296)}.mp4`), /^a{100,}….mp4$/)
+    assert.equal(await sent('bad\u0000name\u001f.mp4'), 'badname.mp4')
+    assert.equal(await sent(null), 'video.mp4')
+    assert.equal(await sent('...'), 'video.mp4')
+
+    /* Not valid URL encoding: taken as it is, still only shown. */
+    const raw = await signedIn(client.put(`/tasks/${task.id}/inputs/video`), user)
+      .header('accept', 'application/json')
+      .header('content-type', 'application/octet-stream')
+      .header('x-file-name', 'half%E0%A4%A.mp4')
+      .withCsrfToken()
+      .setup((request) => {
+        request.request.send(Buffer.from('x'))
+      })
+    assert.equal(raw.status(), 422)
+  })
+
+  test('a body declared or grown over the limit is cut off early', async ({ assert }) => {
+    const user = await createUser()
+    const task = await taskService.create(user.id, { name: 'Clip', model: 'restyle' })
+    const session = await sessionCookieFor(user)
+
+    /* Declared: refused from Content-Length after a trickle, not after 600 MB. */
+    const declared = await rawPut(session, `/tasks/${task.id}/inputs/video`, {
+      'Content-Length': String(600 * 1024 * 1024),
+    })
+    assert.equal(declared.status, 413)
+    assert.match(JSON.parse(declared.body).error.message, /videos can be at most 500 MB/)
+    assert.isBelow(declared.sent, 2 * 1024 * 1024)
+
+    /* Chunked, no length: cut off once the bytes counted pass the limit. */
+    const limit = generationConfig.uploads.video.maxBytes
+    generationConfig.uploads.video.maxBytes = 256 * 1024
+    try {
+      const head = await readFile(await media('video.mp4'))
+      const grown = await rawPut(session, `/tasks/${task.id}/inputs/video`, {}, head)
+      assert.equal(grown.status, 413)
+      assert.match(JSON.parse(grown.body).error.message, /videos can be at most 256 KB/)
+      assert.isBelow(grown.sent, 4 * 1024 * 1024)
+    } finally {
+      generationConfig.uploads.video.maxBytes = limit
+    }
+    assert.lengthOf(await TaskInput.query().where('taskId', task.id), 0)
+    assert.deepEqual(await stagingLeftovers(), [])
+  })
+
+  test("no upload with a wrong CSRF token, into another user's task, a missing slot or as multipart", async ({
+    client,
+    assert,
+  }) => {
+    const owner = await createUser()
+    const other = await createUser()
+    const task = await taskService.create(owner.id, { name: 'Clip', model: 'restyle' })
+    const video = await readFile(await media('video.mp4'))
+
+    const wrongToken = await signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner)
+      .header('accept', 'application/json')
+      .header('content-type', 'application/octet-stream')
+      .header('x-csrf-token', 'not-the-token')
+      .redirects(0)
+      .setup((request) => {
+        request.request.send(video)
+      })
+    wrongToken.assertStatus(403)
+    assert.match(wrongToken.body().error.message, /session has expired\. Reload the page/)
+    const noToken = await signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner)
+      .header('accept', 'application/json')
+      .header('content-type', 'application/octet-stream')
+      .redirects(0)
+      .setup((request) => {
+        request.request.send(video)
+      })
+    noToken.assertStatus(403)
+
+    const stranger = await putTo(client, other, task.id, 'video', await media('video.mp4'))
+    stranger.assertStatus(404)
+    const noSlot = await putTo(client, owner, task.id, 'audio', await media('audio.mp3'))
+    noSlot.assertStatus(404)
+
+    const multipart = await signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner)
+      .header('accept', 'application/json')
+      .file('file', await media('video.mp4'))
+      .withCsrfToken()
+    multipart.assertStatus(415)
+    assert.match(multipart.body().error.message, /Content-Type: application\/octet-stream/)
+
+    assert.lengthOf(await TaskInput.query(), 0)
+    assert.deepEqual(await stagingLeftovers(), [])
+  })
+})
+
+/** A raw PUT that trickles `body` (or zeros) until the server answers. */
+function rawPut(
+  session: { cookie: string; csrf: string },
+  path: string,
+  headers: Record<string, string>,
+  body = Buffer.alloc(0)
+) {
+  return new Promise<{ status: number; body: string; sent: number }>((resolve, reject) => {
+    let sent = 0
+    const req = httpRequest(
+      {
+        host: process.env.HOST,
+        port: Number(process.env.PORT),
+        method: 'PUT',
+        path,
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Accept': 'application/json',
+          'Cookie': session.cookie,
+          'X-CSRF-Token': session.csrf,
+          'X-File-Name': 'big.mp4',
+          ...headers,
+        },
+      },
+      (res) => {
+        clearInterval(timer)
+        let text = ''
+        res.on('data', (chunk) => (text += chunk))
+        res.on('end', () => resolve({ status: res.statusCode!, body: text, sent }))
+      }
+    )
+    req.on('error', reject)
+    if (body.length) {
+      req.write(body)
+      sent += body.length
+    }
+    const timer = setInterval(() => {
+      if (!req.writable) return clearInterval(timer)
+      sent += 16 * 1024
+      req.write(Buffer.alloc(16 * 1024))
+    }, 5)
+    req.on('close', () => clearInterval(timer))
+  })
+}
 
 /**
  * Cookie + CSRF token of a real login, for raw HTTP requests the api client
