@@ -15,10 +15,13 @@ export default class RequestLogMiddleware {
     const log = () => {
       if (logged) return
       logged = true
-      ctx.logger.info(
+      const route = ctx.route?.pattern ?? null
+      /* Probes hit every few seconds: keep them out of the info-level log. */
+      const level = route?.startsWith('/health') ? 'debug' : 'info'
+      ctx.logger[level](
         {
           method: ctx.request.method(),
-          route: ctx.route?.pattern ?? null,
+          route,
           status: res.statusCode,
           ms: Number((process.hrtime.bigint() - started) / 1_000_000n),
           ...(res.writableFinished ? {} : { aborted: true }),

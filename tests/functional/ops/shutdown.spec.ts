@@ -156,9 +156,14 @@ test.group('Graceful shutdown of the worker (SIGTERM during a run)', (group) => 
     const user = await createUser({ balance: 1000 })
     const task = await seededTask(user, 'lipsync')
     const launched = await taskService.launch(user.id, task.id)
-    const workerEnv = { port: 3399, databasePath, env: { WORKER_POLL_MS: '50' } }
+    const workerEnv = (pollMs: number) => ({
+      port: 3399,
+      databasePath,
+      env: { WORKER_POLL_MS: String(pollMs) },
+    })
 
-    const first = spawnAce(['worker'], workerEnv)
+    /* A slow status poll keeps the submitted run active for seconds: SIGTERM lands mid-run. */
+    const first = spawnAce(['worker'], workerEnv(5_000))
     try {
       /* Submitted: ffmpeg is rendering under the first worker. */
       const rendering = await waitForRun(launched.id, (run) => run.providerJobId !== null, 30_000)
@@ -173,7 +178,7 @@ test.group('Graceful shutdown of the worker (SIGTERM during a run)', (group) => 
     /* The lease was released: the next worker need not wait for it to expire. */
     assert.lengthOf(await db.from('worker_leases'), 0)
 
-    const second = spawnAce(['worker'], workerEnv)
+    const second = spawnAce(['worker'], workerEnv(50))
     let done: Run
     try {
       done = await waitForRun(launched.id, finished, 60_000)
