@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { DateTime } from 'luxon'
 import db from '@adonisjs/lucid/services/db'
 import hash from '@adonisjs/core/services/hash'
+import { errors as authErrors } from '@adonisjs/auth'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import User, { type UserStatus } from '#models/user'
 import AccountToken, { type AccountTokenPurpose } from '#models/account_token'
@@ -176,8 +177,12 @@ export class AccountService {
     let user: User
     try {
       user = await User.verifyCredentials(User.normalizeEmail(email), password)
-    } catch {
-      return { ok: false, reason: 'invalid_credentials' }
+    } catch (error) {
+      // Only wrong credentials are an answer; a database outage must surface as an error page.
+      if (error instanceof authErrors.E_INVALID_CREDENTIALS) {
+        return { ok: false, reason: 'invalid_credentials' }
+      }
+      throw error
     }
     if (user.status === 'blocked') return { ok: false, reason: 'blocked', user }
     if (user.status !== 'activated') return { ok: false, reason: 'not_activated', user }
