@@ -51,7 +51,8 @@ export function headersFor(pathname, rules) {
   return out
 }
 
-function resolveFile(root, pathname) {
+/** Maps a URL path to { file } | { redirect } | { status } the way Netlify does. */
+export function resolveFile(root, pathname) {
   const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '')
   const full = join(root, rel)
   if (full !== root && !full.startsWith(root + sep)) return { status: 403 }

@@ -3,12 +3,12 @@
 // add-a-page test can run the very same checks on its own build.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'node-html-parser'
 import { HtmlValidate } from 'html-validate'
-import { netlifyHeaderRules } from '../scripts/serve.mjs'
+import { netlifyHeaderRules, resolveFile } from '../scripts/serve.mjs'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const DIST = join(ROOT, 'dist')
@@ -143,15 +143,11 @@ const URL_ATTRS = [
   ['iframe', 'src'],
 ]
 
-/** The file a site path resolves to (Netlify pretty URLs), or null. */
+/** The file a site path resolves to (Netlify pretty URLs, following the /dir -> /dir/ redirect), or null. */
 export function fileFor(dir, pathname) {
-  const clean = decodeURIComponent(pathname)
-  const full = join(dir, clean)
-  if (!full.startsWith(dir)) return null
-  if (clean.endsWith('/')) return existsSync(join(full, 'index.html')) ? join(full, 'index.html') : null
-  if (existsSync(full) && statSync(full).isFile()) return full
-  if (existsSync(join(full, 'index.html'))) return join(full, 'index.html')
-  return null
+  const root = resolve(dir)
+  const found = resolveFile(root, pathname)
+  return (found.redirect ? resolveFile(root, found.redirect).file : found.file) ?? null
 }
 
 /** Every same-site URL in href/src/poster attributes must resolve to a built file, and #fragments to an id. */
