@@ -1,7 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import LedgerEntry, { type LedgerAction } from '#models/ledger_entry'
-import { outboxRow, recordEvent, sqlNow } from '#services/dwh/outbox'
+import { outboxRow, sqlNow } from '#services/dwh/outbox'
 
 export type BalanceChange = {
   userId: string
@@ -64,9 +64,7 @@ export class WalletService {
     }
     if (trx) return this.applyIn(trx, change)
     try {
-      const fast = this.applyOnConnection(change)
-      if (fast) return await fast
-      return await db.transaction((own) => this.applyIn(own, change))
+      return await this.applyQueued(change)
     } catch (error) {
       // A concurrent replay won the race on the unique reference.
       if (isUniqueViolation(error)) return this.duplicateOf(change)
@@ -89,11 +87,9 @@ export class WalletService {
    * applied together: one BEGIN IMMEDIATE … COMMIT, each change inside its
    * own SAVEPOINT, so each is still all-or-nothing on its own and gets its
    * own result, while the commit cost is shared (see the Wallet section of
-   * docs/benchmarks.md). Returns null when the database is not
-   * better-sqlite3, so the query-builder path runs instead.
+   * docs/benchmarks.md).
    */
-  private applyOnConnection(change: BalanceChange): Promise<BalanceChangeResult> | null {
-    if (db.connection().dialect.name !== 'better-sqlite3') return null
+  private applyQueued(change: BalanceChange): Promise<BalanceChangeResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ change, resolve, reject })
       if (!this.draining) void this.drain()
@@ -134,13 +130,7 @@ export class WalletService {
             .immediate()
           outcomes.forEach((outcome: any, index: number) => {
             if (!outcome.ok) return batch[index].reject(outcome.error)
-            const { status, row } = outcome.value
-            batch[index].resolve({
-              status,
-              entry: LedgerEntry.$createFromAdapterResult(row)!,
-              oldBalance: row.old_balance,
-              newBalance: row.new_balance,
-            })
+            batch[index].resolve(outcome.value)
           })
         } catch (error) {
           /* BEGIN or COMMIT failed: nothing in the batch was applied. */
@@ -154,11 +144,15 @@ export class WalletService {
     }
   }
 
-  private applySync(conn: any, change: BalanceChange) {
+  /**
+   * The one implementation of a balance change, on a better-sqlite3
+   * connection that is already inside a transaction (ours or the caller's).
+   */
+  private applySync(conn: any, change: BalanceChange): BalanceChangeResult {
     const replay = conn
       .prepare(`SELECT * FROM ledger_entries WHERE reference = ? AND status = 'applied' LIMIT 1`)
       .get(change.reference)
-    if (replay) return { status: 'duplicate' as const, row: replay }
+    if (replay) return this.result('duplicate', replay)
 
     const now = sqlNow()
     /* Conditional update: the balance cannot go below zero, whatever runs concurrently. */
@@ -208,11 +202,20 @@ export class WalletService {
          VALUES (@table_name, @insert_id, @payload, @status, @attempts, @next_attempt_at, @created_at)`
       )
       .run(event)
-    return { status, row: { id: inserted.id, ...values } }
+    return this.result(status, { id: inserted.id, ...values })
   }
 
-  private async duplicateOf(change: BalanceChange, client?: TransactionClientContract) {
-    const entry = await LedgerEntry.query(client ? { client } : {})
+  private result(status: BalanceChangeResult['status'], row: Record<string, any>) {
+    return {
+      status,
+      entry: LedgerEntry.$createFromAdapterResult(row)!,
+      oldBalance: row.old_balance as number,
+      newBalance: row.new_balance as number,
+    }
+  }
+
+  private async duplicateOf(change: BalanceChange) {
+    const entry = await LedgerEntry.query()
       .where('reference', change.reference)
       .where('status', 'applied')
       .firstOrFail()
@@ -224,57 +227,17 @@ export class WalletService {
     }
   }
 
+  /**
+   * A change inside the caller's transaction (e.g. debit + queue a run).
+   * The transaction holds the pool's only connection, so the statements run
+   * on it directly, between the caller's own queries.
+   */
   private async applyIn(
     trx: TransactionClientContract,
     change: BalanceChange
   ): Promise<BalanceChangeResult> {
-    const replay = await LedgerEntry.query({ client: trx })
-      .where('reference', change.reference)
-      .where('status', 'applied')
-      .first()
-    if (replay) return this.duplicateOf(change, trx)
-
-    const user = await trx
-      .from('users')
-      .select('id', 'email', 'balance')
-      .where('id', change.userId)
-      .first()
-    if (!user) throw new UnknownUserError(change.userId)
-
-    /* Conditional update: the balance cannot go below zero, whatever runs concurrently. */
-    const updated = await trx.rawQuery(
-      'UPDATE users SET balance = balance + ?, updated_at = ? WHERE id = ? AND balance + ? >= 0 RETURNING balance',
-      [change.diff, sqlNow(), change.userId, change.diff]
-    )
-    const applied = updated.length === 1
-    const newBalance: number = applied ? updated[0].balance : user.balance
-    const oldBalance = applied ? newBalance - change.diff : user.balance
-    const status = applied ? 'applied' : 'rejected'
-
-    const entry = await LedgerEntry.create(
-      {
-        userId: change.userId,
-        action: change.action,
-        status,
-        diff: change.diff,
-        oldBalance,
-        newBalance,
-        reference: change.reference,
-        description: change.description,
-      },
-      { client: trx }
-    )
-    await recordEvent(trx, 'token_balance_changes', {
-      userid: change.userId,
-      email: user.email,
-      action: change.action,
-      diff: change.diff,
-      old_balance: oldBalance,
-      new_balance: newBalance,
-      status,
-      reference: change.reference,
-    })
-    return { status, entry, oldBalance, newBalance }
+    const conn = await (trx.knexClient as any).client.acquireConnection()
+    return this.applySync(conn, change)
   }
 
   async balanceOf(userId: string) {
