@@ -13,7 +13,9 @@ export async function listMails(limit = 50): Promise<StoredMail[]> {
   }
   names.sort().reverse()
   const mails = await Promise.all(
-    names.slice(0, limit).map(async (name) => JSON.parse(await readFile(join(mailboxPath, name), 'utf8')))
+    names
+      .slice(0, limit)
+      .map(async (name) => JSON.parse(await readFile(join(mailboxPath, name), 'utf8')))
   )
   return mails as StoredMail[]
 }

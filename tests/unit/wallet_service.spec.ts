@@ -76,7 +76,9 @@ test.group('WalletService', (group) => {
       reference: 'topup:order:77',
       description: 'Bought pack',
     }
-    const results = await Promise.all(Array.from({ length: 10 }, () => walletService.change(change)))
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => walletService.change(change))
+    )
     assert.equal(results.filter((r) => r.status === 'applied').length, 1)
     assert.equal(results.filter((r) => r.status === 'duplicate').length, 9)
     assert.equal(await walletService.balanceOf(user.id), 500)
@@ -113,12 +115,25 @@ test.group('WalletService', (group) => {
     for (const diff of [0, 1.5, 2e9, Number.NaN]) {
       await assert.rejects(
         () =>
-          walletService.change({ userId: user.id, action: 'manual', diff, reference: `x${diff}`, description: '' }),
+          walletService.change({
+            userId: user.id,
+            action: 'manual',
+            diff,
+            reference: `x${diff}`,
+            description: '',
+          }),
         InvalidDiffError
       )
     }
     await assert.rejects(
-      () => walletService.change({ userId: 'nope', action: 'manual', diff: 1, reference: 'y', description: '' }),
+      () =>
+        walletService.change({
+          userId: 'nope',
+          action: 'manual',
+          diff: 1,
+          reference: 'y',
+          description: '',
+        }),
       UnknownUserError
     )
   })
