@@ -6,7 +6,9 @@ import { middleware } from '#start/kernel'
 import { controllers } from '#generated/controllers'
 import router from '@adonisjs/core/services/router'
 
-router.get('/', ({ response, auth }) => response.redirect(auth.isAuthenticated ? '/tasks' : '/login'))
+router.get('/', ({ response, auth }) =>
+  response.redirect(auth.isAuthenticated ? '/tasks' : '/login')
+)
 
 /* ---- Accounts (signed-out pages) ---- */
 router
