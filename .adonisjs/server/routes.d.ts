@@ -19,6 +19,28 @@ export type ScannedRoutes = {
     'tasks.index': { paramsTuple?: []; params?: {} }
     'tokens.index': { paramsTuple?: []; params?: {} }
     'usage.index': { paramsTuple?: []; params?: {} }
+    'orders.store': { paramsTuple?: []; params?: {} }
+    'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.check': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'payment_webhooks.store': { paramsTuple: [ParamValue]; params: {'gateway': ParamValue} }
+    'internal_users.update': { paramsTuple?: []; params?: {} }
+    'internal_balances.update': { paramsTuple?: []; params?: {} }
+    'dev_checkout.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'dev_checkout.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.create': { paramsTuple?: []; params?: {} }
+    'tasks.store': { paramsTuple?: []; params?: {} }
+    'tasks.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'task_inputs.upload': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
+    'task_inputs.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
+    'task_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
+    'runs.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'generation_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'runId': ParamValue,'kind': ParamValue} }
+    'generation_webhooks.store': { paramsTuple?: []; params?: {} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'health.live': { paramsTuple?: []; params?: {} }
@@ -35,6 +57,15 @@ export type ScannedRoutes = {
     'tasks.index': { paramsTuple?: []; params?: {} }
     'tokens.index': { paramsTuple?: []; params?: {} }
     'usage.index': { paramsTuple?: []; params?: {} }
+    'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'dev_checkout.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.create': { paramsTuple?: []; params?: {} }
+    'tasks.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'task_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
+    'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'generation_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'runId': ParamValue,'kind': ParamValue} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'health.live': { paramsTuple?: []; params?: {} }
@@ -51,6 +82,15 @@ export type ScannedRoutes = {
     'tasks.index': { paramsTuple?: []; params?: {} }
     'tokens.index': { paramsTuple?: []; params?: {} }
     'usage.index': { paramsTuple?: []; params?: {} }
+    'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'dev_checkout.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.create': { paramsTuple?: []; params?: {} }
+    'tasks.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'task_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
+    'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'generation_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'runId': ParamValue,'kind': ParamValue} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'health.live': { paramsTuple?: []; params?: {} }
@@ -62,6 +102,21 @@ export type ScannedRoutes = {
     'password_reset.store': { paramsTuple?: []; params?: {} }
     'password_reset.update': { paramsTuple: [ParamValue]; params: {'token': ParamValue} }
     'session.destroy': { paramsTuple?: []; params?: {} }
+    'orders.store': { paramsTuple?: []; params?: {} }
+    'orders.check': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'payment_webhooks.store': { paramsTuple: [ParamValue]; params: {'gateway': ParamValue} }
+    'dev_checkout.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.store': { paramsTuple?: []; params?: {} }
+    'tasks.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'tasks.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'task_inputs.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
+    'runs.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'generation_webhooks.store': { paramsTuple?: []; params?: {} }
+  }
+  PUT: {
+    'internal_users.update': { paramsTuple?: []; params?: {} }
+    'internal_balances.update': { paramsTuple?: []; params?: {} }
+    'task_inputs.upload': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
   }
 }
 declare module '@adonisjs/core/types/http' {
