@@ -7,7 +7,12 @@ export default class extends BaseSchema {
   async up() {
     this.schema.createTable(this.tableName, (table) => {
       table.increments('id')
-      table.string('user_id', 36).notNullable().references('id').inTable('users').onDelete('CASCADE')
+      table
+        .string('user_id', 36)
+        .notNullable()
+        .references('id')
+        .inTable('users')
+        .onDelete('CASCADE')
       table.string('purpose', 16).notNullable()
       table.string('token_hash', 64).notNullable().unique()
       table.timestamp('expires_at').notNullable()

@@ -11,7 +11,12 @@ export default class extends BaseSchema {
   async up() {
     this.schema.createTable(this.tableName, (table) => {
       table.increments('id')
-      table.string('user_id', 36).notNullable().references('id').inTable('users').onDelete('RESTRICT')
+      table
+        .string('user_id', 36)
+        .notNullable()
+        .references('id')
+        .inTable('users')
+        .onDelete('RESTRICT')
       table.string('action', 16).notNullable()
       table.string('status', 16).notNullable()
       table.integer('diff').notNullable()

@@ -15,7 +15,10 @@ export function watchConsole(page: Page) {
   const problems: string[] = []
   page.on('console', (message) => {
     // Google Tag Manager cannot be reached from the test machine (no internet).
-    if (message.type() === 'error' && !/ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED/.test(message.text())) {
+    if (
+      message.type() === 'error' &&
+      !/ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED/.test(message.text())
+    ) {
       problems.push(message.text())
     }
   })
