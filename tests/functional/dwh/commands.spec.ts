@@ -78,9 +78,11 @@ test.group('DWH commands', (group) => {
       reference: 'used:run:1',
       description: 'Task run',
     })
+    /* The oldest row (ids keep counting across tests: AUTOINCREMENT) goes dead. */
+    const oldest = await db.from('outbox_events').orderBy('id').firstOrFail()
     await db
       .from('outbox_events')
-      .where('id', 1)
+      .where('id', oldest.id)
       .update({ status: 'dead', attempts: 20, last_error: 'x' })
     const databasePath = await cloneDatabase('dwh-flush')
     await sinkFor(fake).setup()
