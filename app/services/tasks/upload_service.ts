@@ -10,6 +10,7 @@ import TaskInput from '#models/task_input'
 import Run, { ACTIVE_RUN_STATUSES } from '#models/run'
 import { uuidv7 } from '#services/ids'
 import mediaStorage from '#services/tasks/media_storage'
+import { collectYoungGeneration } from '#services/tasks/young_gc'
 import { probeMedia, sniffType, SNIFF_BYTES, type Sniffed } from '#services/tasks/media_probe'
 import { TaskError, UploadRejected } from '#services/tasks/errors'
 
@@ -54,6 +55,8 @@ export function displayName(clientName: string | undefined, fallback: string) {
 
 /* Write buffer of the staging file: few large writes, bounded memory per upload. */
 const WRITE_BUFFER = 4 * 1024 * 1024
+/* Bytes between two young-generation GCs (see young_gc.ts); well above WRITE_BUFFER. */
+const YOUNG_GC_EVERY = 32 * 1024 * 1024
 
 /** See UploadService.stage. */
 function receive(
@@ -65,6 +68,7 @@ function receive(
   const maxBytes = maxBytesFor(kind)
   const file = createWriteStream(path, { highWaterMark: WRITE_BUFFER })
   let size = 0
+  let nextGc = YOUNG_GC_EVERY
   let head: Buffer[] | null = []
   let headLength = 0
   let sniffing: Promise<Sniffed> | null = null
@@ -93,6 +97,10 @@ function receive(
     const count = (chunk: Buffer) => {
       size += chunk.length
       if (size > maxBytes) return fail(new UploadRejected(tooLargeMessage(kind), 413))
+      if (size >= nextGc) {
+        nextGc += YOUNG_GC_EVERY
+        collectYoungGeneration()
+      }
       if (head) {
         head.push(chunk)
         headLength += chunk.length

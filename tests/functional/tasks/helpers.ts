@@ -1,5 +1,6 @@
-import type { ApiClient } from '@japa/api-client'
+import type { ApiClient, ApiRequest } from '@japa/api-client'
 import { createReadStream } from 'node:fs'
+import { Agent } from 'node:http'
 import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -12,6 +13,21 @@ import taskService from '#services/tasks/task_service'
 import { signedIn } from '#tests/helpers/auth'
 import { media } from '#tests/helpers/media'
 
+/*
+ * Uploads reuse connections like a browser. The api client's default is a
+ * new connection per request with "Connection: close": when the server
+ * answers before the body is in (a 404, a bad CSRF token, a file over the
+ * limit), it then closes the socket and the client's remaining writes fail
+ * with EPIPE instead of the answer being read. (Idle sockets are unref'd.)
+ */
+const keepAliveAgent = new Agent({ keepAlive: true })
+
+export function keepAlive<T extends ApiRequest>(request: T) {
+  return request.setup((pending) => {
+    pending.request.agent(keepAliveAgent)
+  }) as T
+}
+
 /** POSTs a file to an input slot like the task page's form does (multipart, CSRF header). */
 export function uploadTo(
   client: ApiClient,
@@ -21,7 +37,7 @@ export function uploadTo(
   path: string,
   name?: string
 ) {
-  return signedIn(client.post(`/tasks/${taskId}/inputs/${kind}`), user)
+  return keepAlive(signedIn(client.post(`/tasks/${taskId}/inputs/${kind}`), user))
     .header('accept', 'application/json')
     .file('file', path, { filename: name ?? basename(path) })
     .withCsrfToken()
@@ -39,7 +55,7 @@ export async function putTo(
   path: string,
   name?: string | null
 ) {
-  const request = signedIn(client.put(`/tasks/${taskId}/inputs/${kind}`), user)
+  const request = keepAlive(signedIn(client.put(`/tasks/${taskId}/inputs/${kind}`), user))
     .header('accept', 'application/json')
     .header('content-type', 'application/octet-stream')
     .withCsrfToken()

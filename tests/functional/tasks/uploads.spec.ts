@@ -5,7 +5,7 @@ import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
 import { signedIn } from '#tests/helpers/auth'
 import { media } from '#tests/helpers/media'
-import { putTo, uploadTo } from '#tests/functional/tasks/helpers'
+import { keepAlive, putTo, uploadTo } from '#tests/functional/tasks/helpers'
 import generationConfig from '#config/generation'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
@@ -276,7 +276,7 @@ test.group('Uploads', (group) => {
     const noSlot = await uploadTo(client, user, task.id, 'audio', await media('audio.mp3'))
     noSlot.assertStatus(404)
 
-    const noCsrf = await signedIn(client.post(`/tasks/${task.id}/inputs/video`), user)
+    const noCsrf = await keepAlive(signedIn(client.post(`/tasks/${task.id}/inputs/video`), user))
       .file('file', await media('video.mp4'))
       .redirects(0)
     assert.oneOf(noCsrf.status(), [302, 403])
@@ -461,7 +461,9 @@ test.group("Uploads: the raw body (the task page's uploader)", (group) => {
     const task = await taskService.create(owner.id, { name: 'Clip', model: 'restyle' })
     const video = await readFile(await media('video.mp4'))
 
-    const wrongToken = await signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner)
+    const wrongToken = await keepAlive(
+      signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner)
+    )
       .header('accept', 'application/json')
       .header('content-type', 'application/octet-stream')
       .header('x-csrf-token', 'not-the-token')
@@ -471,7 +473,7 @@ test.group("Uploads: the raw body (the task page's uploader)", (group) => {
       })
     wrongToken.assertStatus(403)
     assert.match(wrongToken.body().error.message, /session has expired\. Reload the page/)
-    const noToken = await signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner)
+    const noToken = await keepAlive(signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner))
       .header('accept', 'application/json')
       .header('content-type', 'application/octet-stream')
       .redirects(0)
@@ -485,7 +487,7 @@ test.group("Uploads: the raw body (the task page's uploader)", (group) => {
     const noSlot = await putTo(client, owner, task.id, 'audio', await media('audio.mp3'))
     noSlot.assertStatus(404)
 
-    const multipart = await signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner)
+    const multipart = await keepAlive(signedIn(client.put(`/tasks/${task.id}/inputs/video`), owner))
       .header('accept', 'application/json')
       .file('file', await media('video.mp4'))
       .withCsrfToken()
