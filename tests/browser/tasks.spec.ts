@@ -24,9 +24,19 @@ async function logIn(page: Page, email: string) {
 async function shoot(page: Page, name: string) {
   await page.setViewportSize({ width: 1280, height: 900 })
   await screenshot(page, `tasks-${name}-desktop`)
-  await page.setViewportSize({ width: 390, height: 844 })
+  await page.setViewportSize({ width: 375, height: 812 })
   await screenshot(page, `tasks-${name}-phone`)
   await page.setViewportSize({ width: 1280, height: 900 })
+}
+
+/** How many pixels of a table are cut off (behind its scroll box) on a 375 px phone. */
+async function overflowOnPhone(page: Page, selector: string) {
+  await page.setViewportSize({ width: 375, height: 812 })
+  const hidden = await page
+    .locator(selector)
+    .evaluate((table) => table.parentElement!.scrollWidth - table.parentElement!.clientWidth)
+  await page.setViewportSize({ width: 1280, height: 900 })
+  return hidden
 }
 
 async function upload(page: Page, kind: 'video' | 'audio', file: string) {
@@ -131,10 +141,12 @@ test.group('Task journey in a browser (local ffmpeg provider)', (group) => {
     assert.lengthOf(await page.locator('tbody tr[data-run-id]').all(), 2)
     assert.equal(await page.locator('#header-balance').textContent(), '800')
     await shoot(page, 'two-runs')
+    assert.equal(await overflowOnPhone(page, '.runs-table'), 0, 'runs table fits a phone')
 
     await page.goto('/tasks')
     await page.getByText('Beach teaser').waitFor()
     await shoot(page, 'dashboard')
+    assert.equal(await overflowOnPhone(page, '.tasks-table'), 0, 'tasks table fits a phone')
 
     await page.getByRole('link', { name: 'Usage', exact: true }).click()
     await page.waitForURL('**/usage')

@@ -172,7 +172,8 @@ test.group('Launch and regenerate', (group) => {
       ]
     )
     const listed = await signedIn(client.get(`/tasks/${task.id}`), user)
-    listed.assertTextIncludes('#2 (regenerated)')
+    listed.assertTextIncludes('#2\n')
+    listed.assertTextIncludes('<small class="muted run-note">(regenerated)</small>')
     listed.assertTextIncludes(`data-run-id="${runs[0].id}"`)
     await assertLedgerInvariant(assert)
   })
