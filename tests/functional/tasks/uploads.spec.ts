@@ -11,7 +11,7 @@ import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
 import mediaStorage from '#services/tasks/media_storage'
 
-async function stagingLeftovers() {
+async function stagingFiles() {
   try {
     return await readdir(mediaStorage.scratchDir('staging'))
   } catch {
@@ -19,8 +19,18 @@ async function stagingLeftovers() {
   }
 }
 
+/* Staging files that appeared during this test (other suites may leave theirs, e.g. a killed server). */
+let stagedBefore = new Set<string>()
+async function stagingLeftovers() {
+  return (await stagingFiles()).filter((name) => !stagedBefore.has(name))
+}
+async function rememberStaged() {
+  stagedBefore = new Set(await stagingFiles())
+}
+
 test.group('Uploads', (group) => {
   freshState(group)
+  group.each.setup(() => rememberStaged())
 
   test('a video and an audio file are stored under generated names, with size and duration', async ({
     client,
@@ -319,6 +329,7 @@ test.group('Uploads', (group) => {
 
 test.group("Uploads: the raw body (the task page's uploader)", (group) => {
   freshState(group)
+  group.each.setup(() => rememberStaged())
 
   test('a PUT of the file itself is stored under a generated name, with the name from X-File-Name', async ({
     client,
