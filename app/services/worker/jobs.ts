@@ -8,5 +8,6 @@ export async function workerJobs(): Promise<WorkerJob[]> {
   const { dwhJob } = await import('#services/dwh/job')
   const { paymentsReconcileJob } = await import('#services/billing_service')
   const { GenerationRunsJob } = await import('#services/tasks/run_worker')
-  return [await dwhJob(), paymentsReconcileJob(), new GenerationRunsJob()]
+  const { StagingSweepJob } = await import('#services/tasks/staging_sweep_job')
+  return [await dwhJob(), paymentsReconcileJob(), new GenerationRunsJob(), new StagingSweepJob()]
 }
