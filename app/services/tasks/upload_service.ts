@@ -54,9 +54,9 @@ export function displayName(clientName: string | undefined, fallback: string) {
 }
 
 /* Write buffer of the staging file: few large writes, bounded memory per upload. */
-const WRITE_BUFFER = 4 * 1024 * 1024
-/* Bytes between two young-generation GCs (see young_gc.ts); well above WRITE_BUFFER. */
-const YOUNG_GC_EVERY = 32 * 1024 * 1024
+const WRITE_BUFFER = 2 * 1024 * 1024
+/* Bytes between two young-generation GCs (see young_gc.ts): written chunks die young. */
+const YOUNG_GC_EVERY = 8 * 1024 * 1024
 
 /** See UploadService.stage. */
 function receive(
