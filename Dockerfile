@@ -58,4 +58,4 @@ FROM app AS runtime
 USER node
 VOLUME /data
 ENTRYPOINT ["tini", "--", "vgen-entrypoint"]
-CMD ["node", "bin/server.js"]
+CMD ["node", "--expose-gc", "bin/server.js"]

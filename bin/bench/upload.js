@@ -152,6 +152,8 @@ const server = spawn(
   [
     ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
     ...serverFlags,
+    /* As in production (npm start, the container): lets uploads run young GCs (young_gc.ts). */
+    '--expose-gc',
     '--import=@poppinss/ts-exec',
     'bin/server.ts',
   ],

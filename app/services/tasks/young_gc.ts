@@ -1,9 +1,7 @@
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
-
 type GcFunction = (options: { type: 'minor' | 'major' }) => void
 
-let gc: GcFunction | null | undefined
+/* Present only when Node runs with --expose-gc (how `npm start` and the container start the server). */
+const gc = (globalThis as { gc?: GcFunction }).gc
 
 /**
  * Frees the request-body chunks an upload has already written.
@@ -15,21 +13,9 @@ let gc: GcFunction | null | undefined
  * for an upload). A young-generation GC (a scavenge: about a millisecond, it
  * only looks at young objects) every few MB frees the written chunks before
  * that limit is reached: 1.6–2.4 instead of 4–6 CPU-s per GB, and a third
- * of the memory. (Some uploads still see V8 start full GCs every ~25 MB,
- * apparently after the heap was shrunk while idle; those cost what they
- * did before.) V8's `gc` function is fetched once from a fresh
- * context (the documented `--expose-gc` + `vm` pattern); it is not exposed
- * to the app's own globals.
+ * of the memory. Without --expose-gc this is a no-op and uploads still work,
+ * at the higher CPU cost.
  */
 export function collectYoungGeneration() {
-  if (gc === undefined) {
-    try {
-      setFlagsFromString('--expose-gc')
-      const found: unknown = runInNewContext('typeof gc === "function" ? gc : null')
-      gc = (found as GcFunction | null) ?? null
-    } catch {
-      gc = null
-    }
-  }
   gc?.({ type: 'minor' })
 }
