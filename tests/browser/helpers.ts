@@ -25,3 +25,21 @@ export function watchConsole(page: Page) {
   page.on('pageerror', (error) => problems.push(error.message))
   return problems
 }
+
+/** Logs in through the login form and waits for the dashboard. */
+export async function logIn(page: Page, email: string, password = 'correct horse battery') {
+  await page.goto('/login')
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.waitForURL('**/tasks')
+}
+
+/** Desktop (1280 px) and phone (375 px) screenshots of the current page. */
+export async function shootBothWidths(page: Page, name: string) {
+  await page.setViewportSize({ width: 1280, height: 900 })
+  await screenshot(page, `${name}-desktop`)
+  await page.setViewportSize({ width: 375, height: 812 })
+  await screenshot(page, `${name}-phone`)
+  await page.setViewportSize({ width: 1280, height: 900 })
+}

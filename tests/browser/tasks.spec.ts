@@ -4,30 +4,14 @@ import app from '@adonisjs/core/services/app'
 import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
 import { media, probeDuration, probeStreams } from '#tests/helpers/media'
-import { screenshot, watchConsole } from '#tests/browser/helpers'
+import { logIn, shootBothWidths, watchConsole } from '#tests/browser/helpers'
 import generationConfig from '#config/generation'
 import { Worker } from '#services/worker/worker'
 import { GenerationRunsJob } from '#services/tasks/run_worker'
 import { LocalFfmpegProvider } from '#integrations/generation/local_ffmpeg'
 
-const PASSWORD = 'correct horse battery'
-
-async function logIn(page: Page, email: string) {
-  await page.goto('/login')
-  await page.getByLabel('Email').fill(email)
-  await page.getByLabel('Password').fill(PASSWORD)
-  await page.getByRole('button', { name: 'Log in' }).click()
-  await page.waitForURL('**/tasks')
-}
-
 /** Desktop and phone screenshots of the current page. */
-async function shoot(page: Page, name: string) {
-  await page.setViewportSize({ width: 1280, height: 900 })
-  await screenshot(page, `tasks-${name}-desktop`)
-  await page.setViewportSize({ width: 375, height: 812 })
-  await screenshot(page, `tasks-${name}-phone`)
-  await page.setViewportSize({ width: 1280, height: 900 })
-}
+const shoot = (page: Page, name: string) => shootBothWidths(page, `tasks-${name}`)
 
 /** How many pixels of a table are cut off (behind its scroll box) on a 375 px phone. */
 async function overflowOnPhone(page: Page, selector: string) {

@@ -5,26 +5,10 @@ import PaymentOrder from '#models/payment_order'
 import billingService from '#services/billing_service'
 import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
-import { screenshot, watchConsole } from '#tests/browser/helpers'
-
-const PASSWORD = 'correct horse battery'
-
-async function logIn(page: Page, email: string) {
-  await page.goto('/login')
-  await page.getByLabel('Email').fill(email)
-  await page.getByLabel('Password').fill(PASSWORD)
-  await page.getByRole('button', { name: 'Log in' }).click()
-  await page.waitForURL('**/tasks')
-}
+import { logIn, shootBothWidths, watchConsole } from '#tests/browser/helpers'
 
 /** Desktop and phone screenshots of the current page. */
-async function shoot(page: Page, name: string) {
-  await page.setViewportSize({ width: 1280, height: 800 })
-  await screenshot(page, `tokens-${name}-desktop`)
-  await page.setViewportSize({ width: 390, height: 844 })
-  await screenshot(page, `tokens-${name}-phone`)
-  await page.setViewportSize({ width: 1280, height: 800 })
-}
+const shoot = (page: Page, name: string) => shootBothWidths(page, `tokens-${name}`)
 
 test.group('Top-up journey in a browser (dev gateway)', (group) => {
   freshState(group)
