@@ -83,11 +83,16 @@ function receive(
       /* Keep reading (and dropping) what the client still sends, so the answer gets through. */
       source.on('error', () => {})
       source.resume()
+      /* Remove the file only once the stream is closed: a stream destroyed before its
+         open() finished still creates the file when the open completes. */
+      const removeStaged = () =>
+        rm(path, { force: true }).then(
+          () => reject(error),
+          () => reject(error)
+        )
       file.destroy()
-      rm(path, { force: true }).then(
-        () => reject(error),
-        () => reject(error)
-      )
+      if (file.closed) void removeStaged()
+      else file.once('close', removeStaged)
     }
     const startSniff = () => {
       sniffing = sniffType(kind, Buffer.concat(head!))
