@@ -251,7 +251,7 @@ wrote). Now: every transaction begins IMMEDIATE (\`config/database.ts\`, no such
 synchronous better-sqlite3 statements prepared once, one BEGIN IMMEDIATE … COMMIT per batch, a
 SAVEPOINT per change so each stays all-or-nothing with its own result. A change that finds the
 connection idle commits alone. Changes made inside a caller's transaction (\`change(c, trx)\`)
-still go through the query builder.
+run the same statements on that transaction's connection.
 `
 )
 
