@@ -19,6 +19,7 @@ import {
   GatewayNotConfiguredError,
   isGatewayName,
 } from '#integrations/payments/gateways'
+import { sqlTime } from '#services/sql_time'
 
 export class UnknownPackError extends Error {}
 export class UnknownOrderError extends Error {}
@@ -46,10 +47,6 @@ export type ReconcileSummary = {
 
 function isUniqueViolation(error: unknown) {
   return error instanceof Error && /UNIQUE constraint failed/i.test(error.message)
-}
-
-function sqlTime(value: DateTime) {
-  return value.toUTC().toFormat('yyyy-LL-dd HH:mm:ss')
 }
 
 /** Default age after which a pending order expires (PAYMENT_PENDING_EXPIRY_MINUTES). */

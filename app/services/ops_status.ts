@@ -1,10 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
 import { WorkerLease } from '#services/worker/lease'
-
-function sqlTime(value: DateTime) {
-  return value.toUTC().toFormat('yyyy-LL-dd HH:mm:ss')
-}
+import { sqlTime } from '#services/sql_time'
 
 async function count(query: any) {
   const [row] = await query.count('* as n')

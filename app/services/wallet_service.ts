@@ -1,7 +1,8 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import LedgerEntry, { type LedgerAction } from '#models/ledger_entry'
-import { outboxRow, sqlNow } from '#services/dwh/outbox'
+import { outboxRow } from '#services/dwh/outbox'
+import { sqlNow } from '#services/sql_time'
 
 export type BalanceChange = {
   userId: string

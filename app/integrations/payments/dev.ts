@@ -1,6 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import { uuidv7 } from '#services/ids'
-import { sqlNow } from '#services/dwh/outbox'
+import { sqlNow } from '#services/sql_time'
 import {
   normalizePaymentId,
   type Checkout,

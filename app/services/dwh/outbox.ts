@@ -1,13 +1,9 @@
 import { DateTime } from 'luxon'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { uuidv7 } from '#services/ids'
+import { sqlNow } from '#services/sql_time'
 
 export type DwhTable = 'user_sessions' | 'token_balance_changes' | 'generation_launches'
-
-/** SQLite-friendly UTC timestamp for our own timestamp columns. */
-export function sqlNow() {
-  return DateTime.utc().toFormat('yyyy-LL-dd HH:mm:ss')
-}
 
 /**
  * Queues one analytics row for BigQuery. Call it with the transaction of

@@ -4,6 +4,7 @@ import { DateTime } from 'luxon'
 import dwhConfig from '#config/dwh'
 import { tableDefinition, toBigQueryRow } from '#integrations/bigquery/tables'
 import type { InsertResult, SinkRow } from '#integrations/bigquery/sink'
+import { sqlTime } from '#services/sql_time'
 
 /** Where rows go: the BigQuery sink in production, anything with the same shape in tests. */
 export interface DwhSink {
@@ -35,10 +36,6 @@ function addTo(totals: ShipResult, result: ShipResult) {
   totals.sent += result.sent
   totals.retrying += result.retrying
   totals.dead += result.dead
-}
-
-function sqlTime(value: DateTime) {
-  return value.toUTC().toFormat('yyyy-LL-dd HH:mm:ss')
 }
 
 function placeholders(count: number) {

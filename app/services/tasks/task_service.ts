@@ -12,11 +12,6 @@ import { NotEnoughTokens, TaskError } from '#services/tasks/errors'
 
 export const TASKS_PER_PAGE = 20
 
-/** SQLite timestamp in the format Lucid writes (see models' dateTime columns). */
-export function sqlTime(value: DateTime) {
-  return value.toFormat('yyyy-MM-dd HH:mm:ss')
-}
-
 export type Quote = {
   model: ModelType | null
   missing: string[]

@@ -1,9 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
-
-function sqlTime(value: DateTime) {
-  return value.toUTC().toFormat('yyyy-LL-dd HH:mm:ss')
-}
+import { sqlTime } from '#services/sql_time'
 
 /**
  * A lease row in the database makes sure only one worker process runs the
