@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import env from '#start/env'
 import User from '#models/user'
 import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
@@ -39,7 +40,8 @@ test.group('Sign up', (group) => {
     const mails = await mailsTo('new.user@example.com')
     assert.lengthOf(mails, 1)
     assert.equal(mails[0].subject, 'Activate your vgen account')
-    assert.match(mails[0].text, /http:\/\/localhost:3334\/activate\/[\w-]{40,}/)
+    assert.include(mails[0].text, `${env.get('APP_URL')}/activate/`)
+    assert.match(mails[0].text, /\/activate\/[\w-]{40,}/)
     assert.include(mails[0].html, '/activate/')
 
     const page = await client.get('/signup/check-email')
