@@ -15,7 +15,7 @@ export default class WorkerCommand extends BaseCommand {
 
   async run() {
     const { Worker } = await import('#services/worker/worker')
-    const { workerJobs } = await import('#services/worker/jobs')
+    const { workerJobs } = await import('#start/jobs')
     const { default: env } = await import('#start/env')
     const { default: logger } = await import('@adonisjs/core/services/logger')
     const worker = new Worker(await workerJobs())

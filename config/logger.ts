@@ -2,7 +2,7 @@ import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { HttpContext } from '@adonisjs/core/http'
 import { defineConfig, syncDestination, targets } from '@adonisjs/core/logger'
-import { scrubLogLine } from '#services/log_scrub'
+import { scrubLogLine } from '#helpers/log_scrub'
 
 const loggerConfig = defineConfig({
   default: 'app',

@@ -3,13 +3,12 @@
 */
 import edge from 'edge.js'
 import env from '#start/env'
+import { formatDate, formatTokens } from '#helpers/formatting'
 
 edge.global('appName', 'vgen')
 edge.global('gtmId', env.get('GTM_ID') || '')
-edge.global('formatTokens', (value: number) => new Intl.NumberFormat('en-US').format(value))
-edge.global('formatDate', (value: { toFormat?: (f: string) => string } | null | undefined) =>
-  value?.toFormat ? value.toFormat('yyyy-LL-dd HH:mm') : ''
-)
+edge.global('formatTokens', formatTokens)
+edge.global('formatDate', formatDate)
 
 /** JSON for inline scripts: `<` is escaped so a value can never close the script tag. */
 edge.global('scriptJson', (value: unknown) =>

@@ -7,7 +7,7 @@ import env from '#start/env'
 
 if (app.getEnvironment() === 'web' && !app.inTest && (env.get('WORKER_IN_PROCESS') ?? app.inDev)) {
   const { Worker } = await import('#services/worker/worker')
-  const { workerJobs } = await import('#services/worker/jobs')
+  const { workerJobs } = await import('#start/jobs')
   const worker = new Worker(await workerJobs())
   app.ready(() => worker.start())
   app.terminating(() => worker.stop())

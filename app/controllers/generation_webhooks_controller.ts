@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import generationConfig from '#config/generation'
 import { webhookSignatureValid } from '#services/tasks/signing'
-import { nudgeJob } from '#services/tasks/run_worker'
+import { nudgeJob } from '#jobs/generation_runs_job'
 
 /**
  * Status webhooks from the generation API. The signature is checked over

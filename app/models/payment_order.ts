@@ -1,6 +1,6 @@
 import { BaseModel, beforeCreate, column } from '@adonisjs/lucid/orm'
 import { DateTime } from 'luxon'
-import { uuidv7 } from '#services/ids'
+import { uuidv7 } from '#helpers/ids'
 
 export const ORDER_STATUSES = ['pending', 'paid', 'failed', 'expired'] as const
 export type OrderStatus = (typeof ORDER_STATUSES)[number]

@@ -1,7 +1,7 @@
 import { BaseModel, beforeCreate, column, hasMany } from '@adonisjs/lucid/orm'
 import type { HasMany } from '@adonisjs/lucid/types/relations'
 import { DateTime } from 'luxon'
-import { uuidv7 } from '#services/ids'
+import { uuidv7 } from '#helpers/ids'
 import { findModel } from '#config/models'
 import TaskInput from '#models/task_input'
 import Run from '#models/run'

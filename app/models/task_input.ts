@@ -1,6 +1,6 @@
 import { BaseModel, beforeCreate, column } from '@adonisjs/lucid/orm'
 import { DateTime } from 'luxon'
-import { uuidv7 } from '#services/ids'
+import { uuidv7 } from '#helpers/ids'
 import type { InputKind } from '#config/models'
 
 /* The current file in one input slot of a task. */

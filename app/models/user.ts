@@ -3,7 +3,7 @@ import hash from '@adonisjs/core/services/hash'
 import { compose } from '@adonisjs/core/helpers'
 import { withAuthFinder } from '@adonisjs/auth/mixins/lucid'
 import { DateTime } from 'luxon'
-import { uuidv7 } from '#services/ids'
+import { uuidv7 } from '#helpers/ids'
 
 export const USER_STATUSES = ['new', 'activated', 'blocked'] as const
 export type UserStatus = (typeof USER_STATUSES)[number]

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import mediaStorage from '#services/tasks/media_storage'
+import mediaStorage from '#integrations/storage/media_storage'
 
 type Range = { start: number; end: number }
 

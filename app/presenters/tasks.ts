@@ -1,7 +1,6 @@
 import type Run from '#models/run'
 import type TaskInput from '#models/task_input'
-import { formatSeconds } from '#services/tasks/media_probe'
-import { formatBytes } from '#services/tasks/upload_service'
+import { formatBytes, formatSeconds } from '#helpers/formatting'
 
 export type TaskStatus = 'draft' | Run['status']
 

@@ -3,7 +3,7 @@ import User, { USER_STATUSES, type UserStatus } from '#models/user'
 import LedgerEntry from '#models/ledger_entry'
 import accountService from '#services/account_service'
 import walletService, { MAX_ABS_DIFF } from '#services/wallet_service'
-import { uuidv7 } from '#services/ids'
+import { uuidv7 } from '#helpers/ids'
 
 /** Input an operator got wrong; `field` names what. Maps to a 400 / a CLI error. */
 export class AdminInputError extends Error {

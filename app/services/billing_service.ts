@@ -5,7 +5,6 @@ import env from '#start/env'
 import { currency, findPack } from '#config/prices'
 import PaymentOrder, { type OrderStatus } from '#models/payment_order'
 import type User from '#models/user'
-import type { WorkerJob } from '#services/worker/types'
 import walletService from '#services/wallet_service'
 import {
   GatewayUnavailableError,
@@ -19,7 +18,7 @@ import {
   GatewayNotConfiguredError,
   isGatewayName,
 } from '#integrations/payments/gateways'
-import { sqlTime } from '#services/sql_time'
+import { sqlTime } from '#helpers/sql_time'
 
 export class UnknownPackError extends Error {}
 export class UnknownOrderError extends Error {}
@@ -334,22 +333,3 @@ export class BillingService {
 
 const billingServiceInstance = new BillingService()
 export default billingServiceInstance
-
-/**
- * The worker's periodic reconcile: every minute, orders not checked in the
- * last two minutes (postbacks and the return page usually settle first).
- */
-export function paymentsReconcileJob(): WorkerJob {
-  return {
-    name: 'payments:reconcile',
-    everyMs: 60_000,
-    async tick() {
-      const summary = await billingServiceInstance.reconcile({
-        limit: 100,
-        recheckAfterSeconds: 120,
-      })
-      if (summary.checked > 0) logger.info({ ...summary }, 'payments reconciled')
-      return { didWork: false }
-    },
-  }
-}

@@ -1,7 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
 import { WorkerLease } from '#services/worker/lease'
-import { sqlTime } from '#services/sql_time'
+import { sqlTime } from '#helpers/sql_time'
 
 async function count(query: any) {
   const [row] = await query.count('* as n')

@@ -2,7 +2,7 @@ import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import LedgerEntry, { type LedgerAction } from '#models/ledger_entry'
 import { outboxRow } from '#services/dwh/outbox'
-import { sqlNow } from '#services/sql_time'
+import { sqlNow } from '#helpers/sql_time'
 
 export type BalanceChange = {
   userId: string

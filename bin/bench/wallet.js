@@ -118,7 +118,7 @@ const migrator = new MigrationRunner(db, app, { direction: 'up' })
 await migrator.run()
 if (migrator.error) throw migrator.error
 
-const { uuidv7 } = await import('#services/ids')
+const { uuidv7 } = await import('#helpers/ids')
 const now = new Date().toISOString().slice(0, 19).replace('T', ' ')
 const userIds = Array.from({ length: userCount }, () => uuidv7())
 await db.table('users').multiInsert(

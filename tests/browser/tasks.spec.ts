@@ -7,7 +7,7 @@ import { media, probeDuration, probeStreams } from '#tests/helpers/media'
 import { logIn, shootBothWidths, watchConsole } from '#tests/browser/helpers'
 import generationConfig from '#config/generation'
 import { Worker } from '#services/worker/worker'
-import { GenerationRunsJob } from '#services/tasks/run_worker'
+import { GenerationRunsJob } from '#jobs/generation_runs_job'
 import { LocalFfmpegProvider } from '#integrations/generation/local_ffmpeg'
 
 /** Desktop and phone screenshots of the current page. */

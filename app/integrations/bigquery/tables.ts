@@ -1,4 +1,5 @@
-import type { DwhTable } from '#services/dwh/outbox'
+/** The analytics tables an outbox row can be shipped to. */
+export type DwhTable = 'user_sessions' | 'token_balance_changes' | 'generation_launches'
 
 /** A column as the BigQuery REST API describes it (tables.insert / tables.get). */
 export type FieldSchema = {

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises'
 import logger from '@adonisjs/core/services/logger'
 import generationConfig from '#config/generation'
 import { findModel, type ModelType } from '#config/models'
-import mediaStorage from '#services/tasks/media_storage'
+import mediaStorage from '#integrations/storage/media_storage'
 import {
   ProviderError,
   type GenerationProvider,

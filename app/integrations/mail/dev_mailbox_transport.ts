@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MailResponse } from '@adonisjs/mail'
 import type { MailTransportContract, NodeMailerMessage } from '@adonisjs/mail/types'
-import { uuidv7 } from '#services/ids'
+import { uuidv7 } from '#helpers/ids'
 
 export type StoredMail = {
   id: string

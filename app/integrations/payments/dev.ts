@@ -1,6 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
-import { uuidv7 } from '#services/ids'
-import { sqlNow } from '#services/sql_time'
+import { uuidv7 } from '#helpers/ids'
+import { sqlNow } from '#helpers/sql_time'
 import {
   normalizePaymentId,
   type Checkout,

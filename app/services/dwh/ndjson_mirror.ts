@@ -2,7 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
-import { sqlNow } from '#services/sql_time'
+import { sqlNow } from '#helpers/sql_time'
 
 type PendingRow = { id: number; table_name: string; payload: string }
 

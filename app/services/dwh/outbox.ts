@@ -1,9 +1,10 @@
 import { DateTime } from 'luxon'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
-import { uuidv7 } from '#services/ids'
-import { sqlNow } from '#services/sql_time'
+import { uuidv7 } from '#helpers/ids'
+import { sqlNow } from '#helpers/sql_time'
+import type { DwhTable } from '#integrations/bigquery/tables'
 
-export type DwhTable = 'user_sessions' | 'token_balance_changes' | 'generation_launches'
+export type { DwhTable }
 
 /**
  * Queues one analytics row for BigQuery. Call it with the transaction of

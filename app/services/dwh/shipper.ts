@@ -4,7 +4,7 @@ import { DateTime } from 'luxon'
 import dwhConfig from '#config/dwh'
 import { tableDefinition, toBigQueryRow } from '#integrations/bigquery/tables'
 import type { InsertResult, SinkRow } from '#integrations/bigquery/sink'
-import { sqlTime } from '#services/sql_time'
+import { sqlTime } from '#helpers/sql_time'
 
 /** Where rows go: the BigQuery sink in production, anything with the same shape in tests. */
 export interface DwhSink {

@@ -5,6 +5,7 @@ import { fileTypeFromBuffer } from 'file-type'
 import generationConfig from '#config/generation'
 import type { InputKind } from '#config/models'
 import { UploadRejected } from '#services/tasks/errors'
+import { formatSeconds } from '#helpers/formatting'
 
 const run = promisify(execFile)
 
@@ -189,11 +190,4 @@ async function isoBoxesTruncated(path: string) {
   } finally {
     await handle.close()
   }
-}
-
-export function formatSeconds(seconds: number) {
-  const total = Math.round(seconds)
-  const minutes = Math.floor(total / 60)
-  const rest = total % 60
-  return minutes ? `${minutes} min ${String(rest).padStart(2, '0')} s` : `${rest} s`
 }

@@ -5,9 +5,9 @@ import { findModel, runCost, inputLabels, type ModelType } from '#config/models'
 import Task from '#models/task'
 import TaskInput from '#models/task_input'
 import Run, { ACTIVE_RUN_STATUSES, type RunInput } from '#models/run'
-import { uuidv7 } from '#services/ids'
+import { uuidv7 } from '#helpers/ids'
 import walletService from '#services/wallet_service'
-import mediaStorage from '#services/tasks/media_storage'
+import mediaStorage from '#integrations/storage/media_storage'
 import { NotEnoughTokens, TaskError } from '#services/tasks/errors'
 
 export const TASKS_PER_PAGE = 20

@@ -8,8 +8,9 @@ import { findModel, type InputKind } from '#config/models'
 import Task from '#models/task'
 import TaskInput from '#models/task_input'
 import Run, { ACTIVE_RUN_STATUSES } from '#models/run'
-import { uuidv7 } from '#services/ids'
-import mediaStorage from '#services/tasks/media_storage'
+import { uuidv7 } from '#helpers/ids'
+import { formatBytes } from '#helpers/formatting'
+import mediaStorage from '#integrations/storage/media_storage'
 import { collectYoungGeneration } from '#services/tasks/young_gc'
 import { probeMedia, sniffType, SNIFF_BYTES, type Sniffed } from '#services/tasks/media_probe'
 import { TaskError, UploadRejected } from '#services/tasks/errors'
@@ -18,13 +19,6 @@ export type StagedUpload = { path: string; size: number; sniffed: Sniffed; clien
 
 export function maxBytesFor(kind: InputKind) {
   return generationConfig.uploads[kind].maxBytes
-}
-
-export function formatBytes(bytes: number) {
-  if (bytes >= 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024 / 1024).toFixed(1)} GB`
-  if (bytes >= 1024 * 1024) return `${Math.round(bytes / 1024 / 1024)} MB`
-  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`
-  return `${bytes} bytes`
 }
 
 export function tooLargeMessage(kind: InputKind) {

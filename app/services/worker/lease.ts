@@ -1,6 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import { DateTime } from 'luxon'
-import { sqlTime } from '#services/sql_time'
+import { sqlTime } from '#helpers/sql_time'
 
 /**
  * A lease row in the database makes sure only one worker process runs the

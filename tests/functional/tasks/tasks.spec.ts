@@ -8,7 +8,7 @@ import { media } from '#tests/helpers/media'
 import Task from '#models/task'
 import Run from '#models/run'
 import TaskInput from '#models/task_input'
-import mediaStorage from '#services/tasks/media_storage'
+import mediaStorage from '#integrations/storage/media_storage'
 import taskService from '#services/tasks/task_service'
 import { uploadTo, readyTask } from '#tests/functional/tasks/helpers'
 

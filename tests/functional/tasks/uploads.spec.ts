@@ -9,7 +9,7 @@ import { keepAlive, putTo, uploadTo } from '#tests/functional/tasks/helpers'
 import generationConfig from '#config/generation'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
-import mediaStorage from '#services/tasks/media_storage'
+import mediaStorage from '#integrations/storage/media_storage'
 
 async function stagingFiles() {
   try {

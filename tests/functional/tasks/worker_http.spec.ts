@@ -11,8 +11,8 @@ import { driveRun, seededTask, waitForRun } from '#tests/functional/tasks/helper
 import generationConfig from '#config/generation'
 import Run from '#models/run'
 import taskService from '#services/tasks/task_service'
-import mediaStorage from '#services/tasks/media_storage'
-import { GenerationRunsJob } from '#services/tasks/run_worker'
+import mediaStorage from '#integrations/storage/media_storage'
+import { GenerationRunsJob } from '#jobs/generation_runs_job'
 import { HttpGenerationProvider } from '#integrations/generation/http'
 import { Worker } from '#services/worker/worker'
 

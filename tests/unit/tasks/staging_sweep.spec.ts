@@ -1,8 +1,8 @@
 import { test } from '@japa/runner'
 import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import mediaStorage from '#services/tasks/media_storage'
-import { StagingSweepJob, STALE_STAGING_MS } from '#services/tasks/staging_sweep_job'
+import mediaStorage from '#integrations/storage/media_storage'
+import { StagingSweepJob, STALE_STAGING_MS } from '#jobs/staging_sweep_job'
 
 test.group('Staging sweep', () => {
   test('removes abandoned staging files and keeps recent ones', async ({ assert }) => {

@@ -1,7 +1,7 @@
 import { readdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import logger from '@adonisjs/core/services/logger'
-import mediaStorage from '#services/tasks/media_storage'
+import mediaStorage from '#integrations/storage/media_storage'
 import type { WorkerJob } from '#services/worker/types'
 
 /* An upload streams for minutes at most; a staging file untouched this long was abandoned. */

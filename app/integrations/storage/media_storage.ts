@@ -6,7 +6,7 @@ import { Transform, type Readable } from 'node:stream'
 import app from '@adonisjs/core/services/app'
 import drive from '@adonisjs/drive/services/main'
 import { FSDriver } from 'flydrive/drivers/fs'
-import { uuidv7 } from '#services/ids'
+import { uuidv7 } from '#helpers/ids'
 
 /**
  * Media files (inputs and results) in the configured drive disk, plus a
