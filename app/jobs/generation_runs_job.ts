@@ -80,11 +80,7 @@ export class GenerationRunsJob implements WorkerJob {
 
     /* Written before calling out: after a crash we know a submit may have reached the provider. */
     const attempt = run.submitAttempts + 1
-    await db
-      .from('runs')
-      .where('id', run.id)
-      .update({ submit_attempts: attempt, updated_at: sqlTime(DateTime.now()) })
-    run.submitAttempts = attempt
+    await run.updateProgress({ submitAttempts: attempt })
 
     let jobId: string | null = null
     try {
@@ -126,18 +122,16 @@ export class GenerationRunsJob implements WorkerJob {
   private async recordSubmitted(run: Run, jobId: string) {
     const now = DateTime.now()
     await db.transaction(async (trx) => {
-      const updated = await trx.rawQuery(
-        `UPDATE runs SET provider_job_id = ?, submitted_at = ?, check_failures = 0, next_check_at = ?, updated_at = ?
-          WHERE id = ? AND provider_job_id IS NULL AND status IN ('queued', 'running') RETURNING id`,
-        [
-          jobId,
-          sqlTime(now),
-          sqlTime(now.plus({ milliseconds: this.options.pollIntervalMs })),
-          sqlTime(now),
-          run.id,
-        ]
+      const stored = await run.updateWhileActive(
+        {
+          providerJobId: jobId,
+          submittedAt: now,
+          checkFailures: 0,
+          nextCheckAt: now.plus({ milliseconds: this.options.pollIntervalMs }),
+        },
+        { client: trx, withoutJobId: true }
       )
-      if (updated.length !== 1) return
+      if (!stored) return
       const user = await trx.from('users').select('email').where('id', run.userId).first()
       await recordEvent(trx, 'generation_launches', {
         userid: run.userId,
@@ -160,7 +154,6 @@ export class GenerationRunsJob implements WorkerJob {
         },
       })
     })
-    run.providerJobId = jobId
   }
 
   private async check(run: Run, signal: AbortSignal) {
@@ -180,18 +173,11 @@ export class GenerationRunsJob implements WorkerJob {
     switch (status.state) {
       case 'queued':
       case 'running': {
-        const now = DateTime.now()
-        await db
-          .from('runs')
-          .where('id', run.id)
-          .whereIn('status', ACTIVE_RUN_STATUSES)
-          .update({
-            status: status.state,
-            provider_status: status.providerStatus,
-            check_failures: 0,
-            next_check_at: sqlTime(now.plus({ milliseconds: this.options.pollIntervalMs })),
-            updated_at: sqlTime(now),
-          })
+        await run.moveTo(status.state, {
+          providerStatus: status.providerStatus,
+          checkFailures: 0,
+          nextCheckAt: DateTime.now().plus({ milliseconds: this.options.pollIntervalMs }),
+        })
         return
       }
       case 'failed':
@@ -227,18 +213,17 @@ export class GenerationRunsJob implements WorkerJob {
       logger.warn({ err: error, runId: run.id, attempts }, 'generation output copy failed')
       if (attempts >= this.options.maxOutputAttempts)
         return this.failAndRefund(run, FAILURE_OUTPUT, status)
-      await db.from('runs').where('id', run.id).update({ output_attempts: attempts })
-      run.outputAttempts = attempts
+      await run.updateProgress({ outputAttempts: attempts })
       return this.reschedule(run, attempts)
     }
 
-    const now = DateTime.now()
-    const updated = await db.rawQuery(
-      `UPDATE runs SET status = 'succeeded', provider_status = ?, output_key = ?, output_size = ?, finished_at = ?, updated_at = ?
-        WHERE id = ? AND status IN ('queued', 'running') RETURNING id`,
-      [status.providerStatus, key, size, sqlTime(now), sqlTime(now), run.id]
-    )
-    if (updated.length !== 1) {
+    const succeeded = await run.moveTo('succeeded', {
+      providerStatus: status.providerStatus,
+      outputKey: key,
+      outputSize: size,
+      finishedAt: DateTime.now(),
+    })
+    if (!succeeded) {
       /* Timed out meanwhile (and refunded): the copy is not needed. */
       await mediaStorage.delete(key)
       return
@@ -250,20 +235,18 @@ export class GenerationRunsJob implements WorkerJob {
   async failAndRefund(run: Run, message: string, status?: JobStatus) {
     const now = DateTime.now()
     const refunded = await db.transaction(async (trx) => {
-      const updated = await trx.rawQuery(
-        `UPDATE runs SET status = 'failed', provider_status = COALESCE(NULLIF(?, ''), provider_status), error_message = ?,
-           finished_at = ?, refunded_at = ?, updated_at = ?
-          WHERE id = ? AND status IN ('queued', 'running') RETURNING id`,
-        [
-          status?.providerStatus ?? '',
-          message.slice(0, 255),
-          sqlTime(now),
-          sqlTime(now),
-          sqlTime(now),
-          run.id,
-        ]
+      const failed = await run.moveTo(
+        'failed',
+        {
+          /* The provider's last word is kept unless this status brings a new one. */
+          ...(status?.providerStatus ? { providerStatus: status.providerStatus } : {}),
+          errorMessage: message.slice(0, 255),
+          finishedAt: now,
+          refundedAt: now,
+        },
+        { client: trx }
       )
-      if (updated.length !== 1) return false
+      if (!failed) return false
       const task = await trx.from('tasks').select('name').where('id', run.taskId).first()
       await walletService.change(
         {
@@ -304,25 +287,14 @@ export class GenerationRunsJob implements WorkerJob {
       this.options.maxBackoffMs,
       this.options.pollIntervalMs * 2 ** Math.min(failures, 10)
     )
-    const now = DateTime.now()
-    await db
-      .from('runs')
-      .where('id', run.id)
-      .update({
-        check_failures: failures,
-        next_check_at: sqlTime(now.plus({ milliseconds: delay })),
-        updated_at: sqlTime(now),
-      })
-    run.checkFailures = failures
+    await run.updateProgress({
+      checkFailures: failures,
+      nextCheckAt: DateTime.now().plus({ milliseconds: delay }),
+    })
   }
 }
 
 /** A webhook said a job changed: check it now instead of at the next poll. */
 export async function nudgeJob(provider: string, jobId: string) {
-  return db
-    .from('runs')
-    .where('provider', provider)
-    .where('provider_job_id', jobId)
-    .whereIn('status', ACTIVE_RUN_STATUSES)
-    .update({ next_check_at: sqlTime(DateTime.now()) })
+  return Run.checkSoon(provider, jobId)
 }

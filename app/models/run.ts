@@ -1,12 +1,58 @@
 import { BaseModel, belongsTo, column } from '@adonisjs/lucid/orm'
 import type { BelongsTo } from '@adonisjs/lucid/types/relations'
 import { DateTime } from 'luxon'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import type { InputKind } from '#config/models'
 import Task from '#models/task'
+import { sqlTime } from '#helpers/sql_time'
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
 export type RunStatus = (typeof RUN_STATUSES)[number]
 export const ACTIVE_RUN_STATUSES: RunStatus[] = ['queued', 'running']
+
+/**
+ * The allowed status changes. While active, a run follows the provider's
+ * word (a provider may put a started job back in its queue). `succeeded` and
+ * `failed` are final: a late status, webhook or output never moves a
+ * finished (and possibly refunded) run again.
+ */
+export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  queued: ['queued', 'running', 'succeeded', 'failed'],
+  running: ['queued', 'running', 'succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+}
+
+/** The statuses a run may be in for a move to `to` to be allowed. */
+export function statusesBefore(to: RunStatus) {
+  return RUN_STATUSES.filter((from) => RUN_TRANSITIONS[from].includes(to))
+}
+
+/* The columns the worker changes after launch. */
+type RunChanges = Partial<
+  Pick<
+    Run,
+    | 'providerJobId'
+    | 'providerStatus'
+    | 'submitAttempts'
+    | 'checkFailures'
+    | 'outputAttempts'
+    | 'nextCheckAt'
+    | 'submittedAt'
+    | 'finishedAt'
+    | 'outputKey'
+    | 'outputSize'
+    | 'errorMessage'
+    | 'refundedAt'
+  >
+>
+
+type WriteOptions = {
+  /* Join the caller's transaction. */
+  client?: TransactionClientContract
+  /* Only while no job id is stored (the first submit wins). */
+  withoutJobId?: boolean
+}
 
 /* What a run used, frozen at launch (a later re-upload does not change it). */
 export type RunInput = {
@@ -103,6 +149,57 @@ export default class Run extends BaseModel {
 
   @belongsTo(() => Task)
   declare task: BelongsTo<typeof Task>
+
+  /**
+   * Moves the run to `to` (with other column changes) if the row's status
+   * in the database still allows it (see RUN_TRANSITIONS); one conditional
+   * UPDATE, so a concurrent finish in another process wins cleanly. True
+   * when the row moved; the instance is updated to match.
+   */
+  async moveTo(to: RunStatus, changes: RunChanges = {}, options: WriteOptions = {}) {
+    return this.write({ ...changes, status: to }, statusesBefore(to), options)
+  }
+
+  /** Column changes without a status change, only while the run is active. */
+  async updateWhileActive(changes: RunChanges, options: WriteOptions = {}) {
+    return this.write(changes, ACTIVE_RUN_STATUSES, options)
+  }
+
+  /** Bookkeeping (attempt counters, next check) written whatever the status. */
+  async updateProgress(changes: RunChanges, options: WriteOptions = {}) {
+    return this.write(changes, null, options)
+  }
+
+  /** A webhook said a job changed: check it at the next tick instead of the next poll. */
+  static async checkSoon(provider: string, providerJobId: string) {
+    const [affected] = await Run.query()
+      .where('provider', provider)
+      .where('providerJobId', providerJobId)
+      .whereIn('status', ACTIVE_RUN_STATUSES)
+      .update({ nextCheckAt: sqlTime(DateTime.now()) })
+    return Number(affected)
+  }
+
+  private async write(
+    changes: RunChanges & { status?: RunStatus },
+    allowedStatuses: readonly RunStatus[] | null,
+    { client, withoutJobId = false }: WriteOptions
+  ) {
+    const now = DateTime.now()
+    const values: Record<string, unknown> = { updatedAt: sqlTime(now) }
+    for (const [key, value] of Object.entries(changes)) {
+      values[key] = value instanceof DateTime ? sqlTime(value) : value
+    }
+    const query = Run.query({ client }).where('id', this.id)
+    if (allowedStatuses) query.whereIn('status', [...allowedStatuses])
+    if (withoutJobId) query.whereNull('providerJobId')
+    const [affected] = await query.update(values)
+    if (Number(affected) !== 1) return false
+    Object.assign(this, changes)
+    this.updatedAt = now
+    this.$hydrateOriginals()
+    return true
+  }
 
   get isActive() {
     return ACTIVE_RUN_STATUSES.includes(this.status)
