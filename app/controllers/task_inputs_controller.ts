@@ -4,6 +4,7 @@ import type { InputKind } from '#config/models'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
 import uploadService, {
+  bodyGone,
   maxBytesFor,
   tooLargeMessage,
   type StagedUpload,
@@ -62,6 +63,16 @@ function headerFileName(value: string | undefined) {
 
 type Stager = (kind: InputKind) => Promise<StagedUpload | null>
 
+const INCOMPLETE = 'The upload did not complete. Please try again.'
+
+/** A promise's outcome as a value, so both outcomes can be cleaned up after. */
+function settle<T>(promise: Promise<T>): Promise<{ staged: T } | { error: unknown }> {
+  return promise.then(
+    (staged) => ({ staged }),
+    (error) => ({ error })
+  )
+}
+
 export default class TaskInputsController {
   /**
    * The task page's uploader: `PUT /tasks/:id/inputs/:kind` with the file
@@ -97,31 +108,41 @@ export default class TaskInputsController {
     const { request } = ctx
     return this.receive(ctx, MULTIPART_OVERHEAD, wantsJson(ctx), async (kind) => {
       if (request.bodyType !== 'multipart' || !request.multipart) return null
-      let staged: StagedUpload | null = null
-      let failure: unknown = null
-      request.multipart.onFile('file', {}, async (part) => {
-        if (staged || failure) {
+      if (bodyGone(request.request)) throw new UploadRejected(INCOMPLETE, 400)
+      /*
+       * The first file part is staged; `stage` attaches its listeners to the
+       * part synchronously, so a body that ends inside the part is an error
+       * it handles, never an unhandled 'error' event. The parser's own
+       * failure (cut body, bad framing) can settle `process()` while the
+       * part is still being staged: the staging result is always awaited
+       * before answering, and discarded if anything failed.
+       */
+      let staging: Promise<StagedUpload> | null = null
+      request.multipart.onFile('file', {}, (part) => {
+        if (staging) {
+          part.on('error', () => {})
           part.resume()
-          return
+          return Promise.resolve()
         }
-        try {
-          staged = await uploadService.stage(kind, part, part.filename ?? '')
-        } catch (error) {
-          failure = error
-          request.multipart.abort(error)
-        }
+        staging = uploadService.stage(kind, part, part.filename ?? '')
+        return staging.then(
+          () => {},
+          (error) => request.multipart.abort(error)
+        )
       })
+      let failure: unknown = null
       try {
         await request.multipart.process()
       } catch (error) {
-        failure ??= error
+        failure = error
       }
-      const stagedFile = staged as StagedUpload | null
+      const result = staging ? await settle(staging as Promise<StagedUpload>) : null
+      if (result && 'error' in result) throw result.error
       if (failure) {
-        if (stagedFile) await uploadService.discard(stagedFile)
+        if (result) await uploadService.discard(result.staged)
         throw failure
       }
-      return stagedFile
+      return result ? result.staged : null
     })
   }
 
@@ -151,7 +172,7 @@ export default class TaskInputsController {
     } catch (error) {
       if (error instanceof TaskError) return reply(ctx, task.id, error, json)
       /* The client went away or sent a broken body. */
-      const broken = new UploadRejected('The upload did not complete. Please try again.', 400)
+      const broken = new UploadRejected(INCOMPLETE, 400)
       return reply(ctx, task.id, broken, json)
     }
     if (!staged)

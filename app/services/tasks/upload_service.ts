@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, type WriteStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
@@ -52,15 +52,26 @@ const WRITE_BUFFER = 2 * 1024 * 1024
 /* Bytes between two young-generation GCs (see young_gc.ts): written chunks die young. */
 const YOUNG_GC_EVERY = 8 * 1024 * 1024
 
-/** See UploadService.stage. */
-function receive(
-  kind: InputKind,
-  source: Readable,
-  path: string,
-  clientName: string
-): Promise<StagedUpload> {
+/**
+ * True when a body stream can no longer deliver its end: destroyed or
+ * errored before 'end' (e.g. the client reset or half-closed the
+ * connection while the request waited for the database).
+ */
+export function bodyGone(source: Readable) {
+  return source.readableAborted || (source.destroyed && !source.readableEnded)
+}
+
+/**
+ * See UploadService.stage. Every listener on `source` is attached here,
+ * synchronously, before anything is awaited: an error, abort or close
+ * that happens while the staging path is prepared is seen. All failures
+ * go through `fail`, the one clean-up path: stop reading, close the fd,
+ * remove the staging file, then reject.
+ */
+function receive(kind: InputKind, source: Readable, clientName: string): Promise<StagedUpload> {
   const maxBytes = maxBytesFor(kind)
-  const file = createWriteStream(path, { highWaterMark: WRITE_BUFFER })
+  let path: string | null = null
+  let file: WriteStream | null = null
   let size = 0
   let nextGc = YOUNG_GC_EVERY
   let head: Buffer[] | null = []
@@ -73,20 +84,19 @@ function receive(
       if (settled) return
       settled = true
       source.off('data', count)
-      source.unpipe(file)
+      if (file) source.unpipe(file)
       /* Keep reading (and dropping) what the client still sends, so the answer gets through. */
       source.on('error', () => {})
       source.resume()
+      const done = () => reject(error)
+      const removeStaged = () => (path ? rm(path, { force: true }).then(done, done) : done())
+      if (!file) return void removeStaged()
       /* Remove the file only once the stream is closed: a stream destroyed before its
          open() finished still creates the file when the open completes. */
-      const removeStaged = () =>
-        rm(path, { force: true }).then(
-          () => reject(error),
-          () => reject(error)
-        )
-      file.destroy()
-      if (file.closed) void removeStaged()
-      else file.once('close', removeStaged)
+      const stream = file
+      stream.destroy()
+      if (stream.closed) void removeStaged()
+      else stream.once('close', removeStaged)
     }
     const startSniff = () => {
       sniffing = sniffType(kind, Buffer.concat(head!))
@@ -109,26 +119,34 @@ function receive(
     const incomplete = () =>
       fail(new UploadRejected('The upload did not complete. Please try again.', 400))
 
-    source.on('data', count)
     source.on('error', incomplete)
     source.once('aborted', incomplete)
     /* A request whose client went away closes without 'end'. */
     source.once('close', () => {
       if (!source.readableEnded) incomplete()
     })
-    file.once('error', fail)
     source.once('end', () => {
       if (settled) return
       if (size === 0)
         return fail(new UploadRejected('The file is empty. Please choose another file.'))
       if (head) startSniff()
-      Promise.all([sniffing!, finished(file)]).then(([sniffed]) => {
+      Promise.all([sniffing!, finished(file!)]).then(([sniffed]) => {
         if (settled) return
         settled = true
-        resolve({ path, size, sniffed, clientName })
+        resolve({ path: path!, size, sniffed, clientName })
       }, fail)
     })
-    source.pipe(file)
+    if (bodyGone(source)) return incomplete()
+
+    /* The body starts flowing only once the staging file is there to take it. */
+    mediaStorage.newStagingPath().then((stagingPath) => {
+      if (settled) return
+      path = stagingPath
+      file = createWriteStream(path, { highWaterMark: WRITE_BUFFER })
+      file.once('error', fail)
+      source.on('data', count)
+      source.pipe(file)
+    }, fail)
   })
 }
 
@@ -181,7 +199,7 @@ export class UploadService {
    * closes the connection shortly after answering) and rejects.
    */
   stage(kind: InputKind, source: Readable, clientName: string): Promise<StagedUpload> {
-    return mediaStorage.newStagingPath().then((path) => receive(kind, source, path, clientName))
+    return receive(kind, source, clientName)
   }
 
   async discard(staged: StagedUpload) {
