@@ -1,7 +1,8 @@
 /*
-| Globals shared by every Edge template.
+| Globals shared by every Edge template, and the escaping of component
+| attributes.
 */
-import edge from 'edge.js'
+import edge, { Template, edgeGlobals } from 'edge.js'
 import env from '#start/env'
 import { formatDate, formatTokens } from '#helpers/formatting'
 
@@ -14,3 +15,44 @@ edge.global('formatDate', formatDate)
 edge.global('scriptJson', (value: unknown) =>
   (JSON.stringify(value) ?? 'null').replace(/</g, '\\u003c')
 )
+
+/**
+ * Escapes every value of a props bag the way `{{ }}` escapes text. Strings,
+ * class lists and arrays become escaped strings; booleans and numbers stay
+ * as they are (edge renders `true` as a bare attribute and drops falsy ones);
+ * nested objects (Alpine-style `x-bind` bags) are escaped recursively.
+ */
+export function escapeAttributeValues(values: Record<string, unknown>) {
+  const { escape, classNames } = edgeGlobals.html
+  const escaped: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(values)) {
+    if (key === 'class' && value) escaped[key] = escape(classNames(value))
+    else if (typeof value === 'string') escaped[key] = escape(value)
+    else if (Array.isArray(value)) escaped[key] = value.map((item) => escape(String(item)))
+    else if (value && typeof value === 'object') {
+      escaped[key] = escapeAttributeValues(value as Record<string, unknown>)
+    } else escaped[key] = value
+  }
+  return escaped
+}
+
+/*
+ * edge.js 6.5's `$props.toAttrs()` — the documented way for a component to
+ * spread its props into a tag — writes attribute values unescaped (unlike
+ * `html.attrs`), so a prop holding `"><meta …>` closes the attribute. Every
+ * component gets escaping toAttrs: the values are escaped, then edge's own
+ * serialiser (known attributes only, class merging) runs on them. The props
+ * class is not exported, so it is reached through a component state.
+ */
+const probe = new Template({ compat: false } as never, {}, {}, {} as never)
+const propsPrototype = Object.getPrototypeOf(
+  probe.getComponentState({}, {}, { filename: '', line: 0, col: 0 }).$props
+)
+const unescapedToAttrs: (this: unknown) => unknown = propsPrototype.toAttrs
+if (typeof unescapedToAttrs !== 'function') {
+  throw new Error('edge.js changed its component props: re-check attribute escaping')
+}
+propsPrototype.toAttrs = function toAttrs(this: { all(): Record<string, unknown> }) {
+  const escaped = new propsPrototype.constructor(escapeAttributeValues(this.all()))
+  return unescapedToAttrs.call(escaped)
+}
