@@ -11,7 +11,7 @@ export default class BalanceAdjustCommand extends BaseCommand {
   @args.string({ description: 'User id or email' })
   declare user: string
 
-  /* A string, so "-100" and "0100" reach parseDiff exactly as typed. */
+  /* A string, so "-100" and "0100" reach the validator exactly as typed. */
   @args.string({ description: 'Signed integer, e.g. 500 or -200' })
   declare diff: string
 
@@ -19,19 +19,14 @@ export default class BalanceAdjustCommand extends BaseCommand {
   declare key?: string
 
   async run() {
-    const {
-      default: adminService,
-      parseDiff,
-      parseIdempotencyKey,
-      AdminInputError,
-      AdminUnknownUserError,
-      IdempotencyConflictError,
-    } = await import('#services/admin_service')
+    const { default: adminService } = await import('#services/admin_service')
+    const { balanceChangeValidator, idempotencyKeyValidator } = await import('#validators/admin')
+    const { operatorMessage } = await import('#exceptions/domain_exception')
     try {
-      const diff = parseDiff(this.diff)
-      const key = parseIdempotencyKey(this.key)
-      const user = await adminService.findUser(this.user, { allowEmail: true })
-      const result = await adminService.adjustBalance(user, diff, key, 'cli')
+      const { diff } = await balanceChangeValidator.validate({ diff: this.diff, userID: this.user })
+      const { key } = await idempotencyKeyValidator.validate({ key: this.key || undefined })
+      const user = await adminService.findUserByIdOrEmail(this.user)
+      const result = await adminService.adjustBalance(user, diff, key ?? null, 'cli')
       const line = `${user.email} (${user.id}): ${result.oldBalance} → ${result.newBalance} (diff ${diff > 0 ? '+' : ''}${diff})`
       if (result.status === 'rejected') {
         this.logger.error(
@@ -44,16 +39,10 @@ export default class BalanceAdjustCommand extends BaseCommand {
         this.logger.success(line)
       }
     } catch (error) {
-      if (
-        error instanceof AdminInputError ||
-        error instanceof AdminUnknownUserError ||
-        error instanceof IdempotencyConflictError
-      ) {
-        this.logger.error(error.message)
-        this.exitCode = 1
-        return
-      }
-      throw error
+      const message = operatorMessage(error)
+      if (message === null) throw error
+      this.logger.error(message)
+      this.exitCode = 1
     }
   }
 }

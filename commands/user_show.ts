@@ -14,13 +14,10 @@ export default class UserShowCommand extends BaseCommand {
   declare rows: number
 
   async run() {
-    const {
-      default: adminService,
-      AdminInputError,
-      AdminUnknownUserError,
-    } = await import('#services/admin_service')
+    const { default: adminService } = await import('#services/admin_service')
+    const { operatorMessage } = await import('#exceptions/domain_exception')
     try {
-      const user = await adminService.findUser(this.user, { allowEmail: true })
+      const user = await adminService.findUserByIdOrEmail(this.user)
       const rows = Number.isInteger(this.rows) && this.rows > 0 ? Math.min(this.rows, 500) : 10
       const { entries, orderCount } = await adminService.describe(user, rows)
       this.logger.log(`id:       ${user.id}`)
@@ -49,12 +46,10 @@ export default class UserShowCommand extends BaseCommand {
       }
       table.render()
     } catch (error) {
-      if (error instanceof AdminInputError || error instanceof AdminUnknownUserError) {
-        this.logger.error(error.message)
-        this.exitCode = 1
-        return
-      }
-      throw error
+      const message = operatorMessage(error)
+      if (message === null) throw error
+      this.logger.error(message)
+      this.exitCode = 1
     }
   }
 }

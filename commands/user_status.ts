@@ -15,15 +15,15 @@ export default class UserStatusCommand extends BaseCommand {
   declare status: string
 
   async run() {
-    const {
-      default: adminService,
-      parseStatus,
-      AdminInputError,
-      AdminUnknownUserError,
-    } = await import('#services/admin_service')
+    const { default: adminService } = await import('#services/admin_service')
+    const { statusChangeValidator } = await import('#validators/admin')
+    const { operatorMessage } = await import('#exceptions/domain_exception')
     try {
-      const status = parseStatus(this.status)
-      const user = await adminService.findUser(this.user, { allowEmail: true })
+      const { status } = await statusChangeValidator.validate({
+        status: this.status,
+        userID: this.user,
+      })
+      const user = await adminService.findUserByIdOrEmail(this.user)
       const result = await adminService.setStatus(user, status)
       if (result.oldStatus === result.newStatus) {
         this.logger.info(
@@ -35,12 +35,10 @@ export default class UserStatusCommand extends BaseCommand {
         )
       }
     } catch (error) {
-      if (error instanceof AdminInputError || error instanceof AdminUnknownUserError) {
-        this.logger.error(error.message)
-        this.exitCode = 1
-        return
-      }
-      throw error
+      const message = operatorMessage(error)
+      if (message === null) throw error
+      this.logger.error(message)
+      this.exitCode = 1
     }
   }
 }

@@ -57,6 +57,7 @@ router.post('webhooks/payments/:gateway', [controllers.PaymentWebhooks, 'store']
 /* ---- Internal admin API (ADMIN_TOKEN; JSON only) ---- */
 router
   .group(() => {
+    router.get('user', [controllers.InternalUsers, 'show'])
     router.put('user', [controllers.InternalUsers, 'update'])
     router.put('balance', [controllers.InternalBalances, 'update'])
   })

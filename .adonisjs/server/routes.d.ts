@@ -24,6 +24,7 @@ export type ScannedRoutes = {
     'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'orders.check': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'payment_webhooks.store': { paramsTuple: [ParamValue]; params: {'gateway': ParamValue} }
+    'internal_users.show': { paramsTuple?: []; params?: {} }
     'internal_users.update': { paramsTuple?: []; params?: {} }
     'internal_balances.update': { paramsTuple?: []; params?: {} }
     'dev_checkout.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -59,6 +60,7 @@ export type ScannedRoutes = {
     'usage.index': { paramsTuple?: []; params?: {} }
     'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'internal_users.show': { paramsTuple?: []; params?: {} }
     'dev_checkout.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'tasks.create': { paramsTuple?: []; params?: {} }
     'tasks.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -84,6 +86,7 @@ export type ScannedRoutes = {
     'usage.index': { paramsTuple?: []; params?: {} }
     'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'internal_users.show': { paramsTuple?: []; params?: {} }
     'dev_checkout.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'tasks.create': { paramsTuple?: []; params?: {} }
     'tasks.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }

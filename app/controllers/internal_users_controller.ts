@@ -1,23 +1,29 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import adminService, { parseStatus } from '#services/admin_service'
-import { adminErrorResponse, jsonBody } from '#presenters/admin_api'
+import adminService from '#services/admin_service'
+import { adminUserView, jsonBody } from '#presenters/admin_api'
+import { statusChangeValidator, userLookupValidator } from '#validators/admin'
 
-/** `PUT /api/internal/user {"userID", "status"}` (SPEC §4). */
+/** The internal API's users (SPEC §4). Errors are rendered by the exception handler. */
 export default class InternalUsersController {
-  async update({ request, response }: HttpContext) {
-    try {
-      const body = jsonBody(request)
-      const status = parseStatus(body.status)
-      const user = await adminService.findUser(body.userID)
-      const result = await adminService.setStatus(user, status)
-      return response.json({
-        userID: result.userId,
-        email: result.email,
-        oldStatus: result.oldStatus,
-        newStatus: result.newStatus,
-      })
-    } catch (error) {
-      return adminErrorResponse(error, response)
+  /** `GET /api/internal/user?email=…` or `?userID=…`: find a user (email in any case). */
+  async show({ request }: HttpContext) {
+    const query = await userLookupValidator.validate(request.qs())
+    const user = query.email
+      ? await adminService.findUserByEmail(query.email)
+      : await adminService.findUser(query.userID!)
+    return adminUserView(user)
+  }
+
+  /** `PUT /api/internal/user {"userID", "status"}`. */
+  async update({ request }: HttpContext) {
+    const { userID, status } = await statusChangeValidator.validate(jsonBody(request))
+    const user = await adminService.findUser(userID)
+    const result = await adminService.setStatus(user, status)
+    return {
+      userID: result.userId,
+      email: result.email,
+      oldStatus: result.oldStatus,
+      newStatus: result.newStatus,
     }
   }
 }

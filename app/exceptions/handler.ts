@@ -4,14 +4,19 @@ import type { StatusPageRange, StatusPageRenderer } from '@adonisjs/core/types/h
 import { errors as vineErrors } from '@vinejs/vine'
 import { errors as limiterErrors } from '@adonisjs/limiter'
 import { errors as shieldErrors } from '@adonisjs/shield'
+import DomainException from '#exceptions/domain_exception'
 
 /* Request fields never echoed back into a form (or into the session cookie). */
 const SECRET_FIELDS = /password|token|_csrf|_method/i
 const MAX_ECHOED_LENGTH = 300
 
+/* HTML forms only send GET and POST: a PUT (the uploader) is a script that reads JSON. */
 function wantsJson(ctx: HttpContext) {
   return (
-    isMachineEndpoint(ctx) || ctx.request.accepts(['html', 'json']) === 'json' || ctx.request.ajax()
+    isMachineEndpoint(ctx) ||
+    ctx.request.accepts(['html', 'json']) === 'json' ||
+    ctx.request.ajax() ||
+    !['GET', 'HEAD', 'POST'].includes(ctx.request.method())
   )
 }
 
@@ -21,13 +26,17 @@ function isMachineEndpoint(ctx: HttpContext) {
   return url.startsWith('/api/') || url.startsWith('/webhooks/')
 }
 
-function machineError(error: unknown): { status: number; code: string; message: string } {
+function machineError(
+  error: unknown,
+  ctx: HttpContext
+): { status: number; code: string; message: string } {
   const err = (error ?? {}) as { status?: unknown; code?: unknown; message?: unknown }
   const status =
     typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500
   if (error instanceof vineErrors.E_VALIDATION_ERROR) {
     const first = (error.messages as { message: string }[])[0]
-    return { status: 400, code: 'invalid_body', message: first?.message ?? 'The body is not valid' }
+    const code = ctx.request.method() === 'GET' ? 'invalid_query' : 'invalid_body'
+    return { status: 400, code, message: first?.message ?? 'The request is not valid' }
   }
   /* The bodyparser's JSON errors: a SyntaxError (400) or a non-object JSON in strict mode (422). */
   if (error instanceof SyntaxError || (status === 422 && /JSON/.test(String(err.message)))) {
@@ -82,6 +91,7 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     if (error instanceof limiterErrors.ThrottleException) {
       return this.renderThrottled(error, ctx)
     }
+    if (error instanceof DomainException) return this.renderDomainError(error, ctx)
     if (isMachineEndpoint(ctx)) return this.renderMachineError(error, ctx)
     /* Shield answers a bad CSRF token with a redirect; a script (e.g. the uploader) needs a 403 it can show. */
     if (error instanceof shieldErrors.E_BAD_CSRF_TOKEN && wantsJson(ctx)) {
@@ -103,8 +113,33 @@ export default class HttpExceptionHandler extends ExceptionHandler {
    * including for bodies the bodyparser refuses (malformed JSON: 400).
    */
   private renderMachineError(error: unknown, ctx: HttpContext) {
-    const { status, code, message } = machineError(error)
+    const { status, code, message } = machineError(error, ctx)
     return ctx.response.status(status).send({ error: { code, message } })
+  }
+
+  /**
+   * A domain refusal: JSON for scripts, the error page for a page request or
+   * a missing resource, otherwise its flash message back on the form.
+   * Exceptions with their own `handle()` render themselves.
+   */
+  private renderDomainError(error: DomainException, ctx: HttpContext) {
+    const selfHandled = error as DomainException & {
+      handle?: (error: DomainException, ctx: HttpContext) => unknown
+    }
+    if (typeof selfHandled.handle === 'function') return selfHandled.handle(error, ctx)
+    if (wantsJson(ctx)) {
+      return ctx.response
+        .status(error.status)
+        .send({ error: { code: error.jsonCode, message: error.message } })
+    }
+    if (error.status === 404 || ['GET', 'HEAD'].includes(ctx.request.method())) {
+      return super.handle(error, ctx)
+    }
+    const [key, value] = error.flashMessage()
+    ctx.session.flash(key, value)
+    return error.redirectTo
+      ? ctx.response.redirect(error.redirectTo)
+      : ctx.response.redirect().back()
   }
 
   /** 429 with Retry-After and a page (or JSON) that says when to try again. */

@@ -1,70 +1,10 @@
 import db from '@adonisjs/lucid/services/db'
-import User, { USER_STATUSES, type UserStatus } from '#models/user'
+import User, { type UserStatus } from '#models/user'
 import LedgerEntry from '#models/ledger_entry'
 import accountService from '#services/account_service'
-import walletService, { MAX_ABS_DIFF } from '#services/wallet_service'
+import walletService from '#services/wallet_service'
 import { uuidv7 } from '#helpers/ids'
-
-/** Input an operator got wrong; `field` names what. Maps to a 400 / a CLI error. */
-export class AdminInputError extends Error {
-  constructor(
-    public field: string,
-    message: string
-  ) {
-    super(message)
-  }
-}
-
-export class AdminUnknownUserError extends Error {}
-
-/** The same Idempotency-Key used before for another user or another diff. */
-export class IdempotencyConflictError extends Error {}
-
-/**
- * A diff as the API and the CLI accept it: an integer (JSON number) or a
- * string of digits with an optional sign, non-zero, at most 1e9 in
- * absolute value. No spaces, no decimals, no exponents.
- */
-export function parseDiff(value: unknown): number {
-  if (value === undefined || value === null) throw new AdminInputError('diff', 'diff is required')
-  let diff: number
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new AdminInputError('diff', 'diff must be an integer')
-    diff = value
-  } else if (typeof value === 'string') {
-    if (!/^[+-]?\d{1,10}$/.test(value)) {
-      throw new AdminInputError(
-        'diff',
-        'diff must be an integer like 100 or -100 (no spaces or decimals)'
-      )
-    }
-    diff = Number(value)
-  } else {
-    throw new AdminInputError('diff', 'diff must be an integer or a string of digits')
-  }
-  if (diff === 0) throw new AdminInputError('diff', 'diff must not be zero')
-  if (Math.abs(diff) > MAX_ABS_DIFF)
-    throw new AdminInputError('diff', `diff must be at most ${MAX_ABS_DIFF} in absolute value`)
-  return diff
-}
-
-export function parseStatus(value: unknown): UserStatus {
-  if (typeof value === 'string' && (USER_STATUSES as readonly string[]).includes(value))
-    return value as UserStatus
-  throw new AdminInputError('status', `status must be one of ${USER_STATUSES.join(', ')}`)
-}
-
-/** Idempotency keys: 1–128 visible ASCII characters. */
-export function parseIdempotencyKey(value: unknown): string | null {
-  if (value === undefined || value === null || value === '') return null
-  if (typeof value !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(value)) {
-    throw new AdminInputError(
-      'Idempotency-Key',
-      'Idempotency-Key must be 1–128 visible ASCII characters'
-    )
-  }
-  return value
-}
+import { IdempotencyKeyReusedException, UnknownUserException } from '#exceptions/admin_exceptions'
 
 export type BalanceAdjustment = {
   status: 'applied' | 'rejected' | 'duplicate'
@@ -80,14 +20,24 @@ export type BalanceAdjustment = {
  * balances.
  */
 export class AdminService {
-  async findUser(idOrEmail: unknown, options: { allowEmail?: boolean } = {}) {
-    if (typeof idOrEmail !== 'string' || idOrEmail.trim() === '' || idOrEmail.length > 254) {
-      throw new AdminInputError('userID', 'userID is required')
-    }
-    const user = options.allowEmail
-      ? await accountService.findByIdOrEmail(idOrEmail)
-      : await User.find(idOrEmail)
-    if (!user) throw new AdminUnknownUserError(`No user ${idOrEmail}`)
+  /** The user with this id (the API's `userID`). */
+  async findUser(userId: string) {
+    const user = await User.find(userId)
+    if (!user) throw new UnknownUserException()
+    return user
+  }
+
+  /** The user with this email, whatever its case. */
+  async findUserByEmail(email: string) {
+    const user = await accountService.findByEmail(email)
+    if (!user) throw new UnknownUserException('No user with this email')
+    return user
+  }
+
+  /** An id or an email, as operators type it into the Ace commands. */
+  async findUserByIdOrEmail(idOrEmail: string) {
+    const user = await accountService.findByIdOrEmail(idOrEmail)
+    if (!user) throw new UnknownUserException(`No user ${idOrEmail}`)
     return user
   }
 
@@ -110,9 +60,7 @@ export class AdminService {
         .where('status', 'applied')
         .first()
       if (earlier && (earlier.userId !== user.id || earlier.diff !== diff)) {
-        throw new IdempotencyConflictError(
-          'This Idempotency-Key was already used for a different change'
-        )
+        throw new IdempotencyKeyReusedException()
       }
     }
     const result = await walletService.change({
@@ -126,9 +74,7 @@ export class AdminService {
       result.status === 'duplicate' &&
       (result.entry.userId !== user.id || result.entry.diff !== diff)
     ) {
-      throw new IdempotencyConflictError(
-        'This Idempotency-Key was already used for a different change'
-      )
+      throw new IdempotencyKeyReusedException()
     }
     return {
       status: result.status,

@@ -1,11 +1,10 @@
 import { test } from '@japa/runner'
 import { decimalToCents, normalizePaymentId } from '#integrations/payments/gateway'
 import {
-  AdminInputError,
-  parseDiff,
-  parseIdempotencyKey,
-  parseStatus,
-} from '#services/admin_service'
+  balanceChangeValidator,
+  idempotencyKeyValidator,
+  statusChangeValidator,
+} from '#validators/admin'
 import { findPack, prices } from '#config/prices'
 
 test.group('Payments and admin input parsing', () => {
@@ -41,11 +40,17 @@ test.group('Payments and admin input parsing', () => {
     }
   })
 
-  test('diffs: integers or digit strings, non-zero, |diff| ≤ 1e9', ({ assert }) => {
-    assert.equal(parseDiff(100), 100)
-    assert.equal(parseDiff('-100'), -100)
-    assert.equal(parseDiff('+7'), 7)
-    assert.equal(parseDiff(1_000_000_000), 1_000_000_000)
+  const parseDiff = async (diff: unknown) =>
+    (await balanceChangeValidator.validate({ userID: 'u', diff })).diff
+  const parseStatus = async (status: unknown) =>
+    (await statusChangeValidator.validate({ userID: 'u', status })).status
+  const parseKey = async (key: unknown) => (await idempotencyKeyValidator.validate({ key })).key
+
+  test('diffs: integers or digit strings, non-zero, |diff| ≤ 1e9', async ({ assert }) => {
+    assert.strictEqual(await parseDiff(100), 100)
+    assert.strictEqual(await parseDiff('-100'), -100)
+    assert.strictEqual(await parseDiff('+7'), 7)
+    assert.strictEqual(await parseDiff(1_000_000_000), 1_000_000_000)
     for (const bad of [
       0,
       '0',
@@ -64,18 +69,20 @@ test.group('Payments and admin input parsing', () => {
       true,
       [],
     ]) {
-      assert.throws(() => parseDiff(bad), AdminInputError as any, /diff/, JSON.stringify(bad))
+      await assert.rejects(() => parseDiff(bad))
+      const [error] = await balanceChangeValidator.tryValidate({ userID: 'u', diff: bad })
+      assert.match(error!.messages[0].message, /^diff /, JSON.stringify(bad))
     }
   })
 
-  test('statuses and idempotency keys', ({ assert }) => {
-    assert.equal(parseStatus('blocked'), 'blocked')
-    assert.throws(() => parseStatus('BLOCKED'))
-    assert.throws(() => parseStatus('deleted'))
-    assert.isNull(parseIdempotencyKey(undefined))
-    assert.equal(parseIdempotencyKey('ticket-1'), 'ticket-1')
-    assert.throws(() => parseIdempotencyKey('has space'))
-    assert.throws(() => parseIdempotencyKey('x'.repeat(129)))
+  test('statuses and idempotency keys', async ({ assert }) => {
+    assert.equal(await parseStatus('blocked'), 'blocked')
+    await assert.rejects(() => parseStatus('BLOCKED'))
+    await assert.rejects(() => parseStatus('deleted'))
+    assert.isUndefined(await parseKey(undefined))
+    assert.equal(await parseKey('ticket-1'), 'ticket-1')
+    await assert.rejects(() => parseKey('has space'))
+    await assert.rejects(() => parseKey('x'.repeat(129)))
   })
 
   test('packs are the SPEC packs, found by exact name only', ({ assert }) => {
