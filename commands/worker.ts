@@ -18,6 +18,9 @@ export default class WorkerCommand extends BaseCommand {
     const { workerJobs } = await import('#start/jobs')
     const { default: env } = await import('#start/env')
     const { default: logger } = await import('@adonisjs/core/services/logger')
+    /* Signed input URLs are made from named routes: commit them as the HTTP server does. */
+    const router = await this.app.container.make('router')
+    router.commit()
     const worker = new Worker(await workerJobs())
     await worker.start()
 

@@ -3,7 +3,8 @@ import app from '@adonisjs/core/services/app'
 import { defineConfig } from '@adonisjs/core/http'
 import proxyaddr from 'proxy-addr'
 
-export const appUrl = env.get('APP_URL')
+/** The public base URL, without a trailing slash: links in mails, webhooks and signed URLs start with it. */
+export const appUrl = env.get('APP_URL').replace(/\/+$/, '')
 
 /** Proxies whose X-Forwarded-For we believe (comma-separated IPs or CIDRs). */
 const trustedProxies = (env.get('TRUSTED_PROXIES') ?? '')

@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
 import Run, { ACTIVE_RUN_STATUSES } from '#models/run'
-import { inputSignatureValid } from '#services/tasks/signing'
+import { INPUT_URL_PURPOSE } from '#services/tasks/signing'
 import { sendStoredFile } from '#presenters/media_response'
 
 /**
@@ -11,8 +11,7 @@ import { sendStoredFile } from '#presenters/media_response'
 export default class GenerationInputsController {
   async show(ctx: HttpContext) {
     const { params, request } = ctx
-    const { expires, signature } = request.qs()
-    if (!inputSignatureValid(String(params.runId), String(params.kind), expires, signature)) {
+    if (!request.hasValidSignature(INPUT_URL_PURPOSE)) {
       throw new Exception('This link is not valid or has expired.', { status: 403 })
     }
     const run = await Run.query()

@@ -1,6 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { DateTime } from 'luxon'
+import { appUrl } from '#config/app'
 import generationConfig from '#config/generation'
 import { findModel } from '#config/models'
 import Run, { ACTIVE_RUN_STATUSES } from '#models/run'
@@ -11,7 +12,6 @@ import mediaStorage from '#integrations/storage/media_storage'
 import { probeMedia } from '#services/tasks/media_probe'
 import { sqlTime } from '#helpers/sql_time'
 import { signedInputUrl } from '#services/tasks/signing'
-import env from '#start/env'
 import { makeGenerationProvider } from '#integrations/generation/main'
 import {
   ProviderError,
@@ -87,7 +87,6 @@ export class GenerationRunsJob implements WorkerJob {
       if (attempt > 1) jobId = await this.provider.findByReference(run.id, signal)
       if (!jobId) {
         const secret = generationConfig.http.webhookSecret
-        const appUrl = env.get('APP_URL').replace(/\/+$/, '')
         const { jobId: created } = await this.provider.submit(
           {
             reference: run.id,

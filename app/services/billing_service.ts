@@ -2,6 +2,7 @@ import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import { DateTime } from 'luxon'
 import env from '#start/env'
+import { appUrl } from '#config/app'
 import { currency, findPack } from '#config/prices'
 import PaymentOrder, { type OrderStatus } from '#models/payment_order'
 import type User from '#models/user'
@@ -19,6 +20,7 @@ import {
   isGatewayName,
 } from '#integrations/payments/gateways'
 import { sqlTime } from '#helpers/sql_time'
+import { isUniqueViolation } from '#helpers/db_errors'
 
 export class UnknownPackError extends Error {}
 export class UnknownOrderError extends Error {}
@@ -42,10 +44,6 @@ export type ReconcileSummary = {
   expired: number
   pending: number
   errors: number
-}
-
-function isUniqueViolation(error: unknown) {
-  return error instanceof Error && /UNIQUE constraint failed/i.test(error.message)
 }
 
 /** Default age after which a pending order expires (PAYMENT_PENDING_EXPIRY_MINUTES). */
@@ -75,8 +73,7 @@ export class BillingService {
       status: 'pending',
     })
 
-    const base = env.get('APP_URL').replace(/\/+$/, '')
-    const returnUrl = `${base}/tokens/orders/${order.id}`
+    const returnUrl = `${appUrl}/tokens/orders/${order.id}`
     try {
       const checkout = await gatewayFor(gatewayName).createCheckout({
         orderId: order.id,
@@ -87,7 +84,7 @@ export class BillingService {
         customerIp: customer.ip,
         successUrl: returnUrl,
         failureUrl: `${returnUrl}?result=failed`,
-        postbackUrl: `${base}/webhooks/payments/${gatewayName}?order=${order.id}`,
+        postbackUrl: `${appUrl}/webhooks/payments/${gatewayName}?order=${order.id}`,
       })
       order.gatewayPaymentId = checkout.paymentId
       order.checkoutUrl = checkout.redirectUrl

@@ -1,8 +1,9 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import LedgerEntry, { type LedgerAction } from '#models/ledger_entry'
-import { outboxRow } from '#services/dwh/outbox'
+import { recordEventSync } from '#services/dwh/outbox'
 import { sqlNow } from '#helpers/sql_time'
+import { isUniqueViolation } from '#helpers/db_errors'
 
 export type BalanceChange = {
   userId: string
@@ -36,10 +37,6 @@ export class InvalidDiffError extends Error {}
 
 /* Same ceiling as the admin API: keeps sums far from 2^53. */
 export const MAX_ABS_DIFF = 1_000_000_000
-
-function isUniqueViolation(error: unknown) {
-  return error instanceof Error && /UNIQUE constraint failed/i.test(error.message)
-}
 
 /**
  * The only code that changes a balance. Each change runs in one
@@ -187,7 +184,7 @@ export class WalletService {
          RETURNING id`
       )
       .get(values)
-    const event = outboxRow('token_balance_changes', {
+    recordEventSync(conn, 'token_balance_changes', {
       userid: change.userId,
       email: user.email,
       action: change.action,
@@ -197,12 +194,6 @@ export class WalletService {
       status,
       reference: change.reference,
     })
-    conn
-      .prepare(
-        `INSERT INTO outbox_events (table_name, insert_id, payload, status, attempts, next_attempt_at, created_at)
-         VALUES (@table_name, @insert_id, @payload, @status, @attempts, @next_attempt_at, @created_at)`
-      )
-      .run(event)
     return this.result(status, { id: inserted.id, ...values })
   }
 

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import env from '#start/env'
+import { signedUrlFor } from '@adonisjs/core/services/url_builder'
+import { appUrl } from '#config/app'
 
 function hmac(key: string, message: string) {
   return createHmac('sha256', key).update(message).digest('hex')
@@ -11,31 +12,26 @@ function safeEqual(a: string, b: string) {
   return left.length === right.length && timingSafeEqual(left, right)
 }
 
-function appKey() {
-  return `generation-inputs:${env.get('APP_KEY').release()}`
-}
+/* Scopes the signature: a URL signed for anything else never opens an input. */
+export const INPUT_URL_PURPOSE = 'generation-input'
 
 /**
  * An expiring URL of one input of a run, for the generation provider to
- * download (no session; the signature is the permission).
+ * download (no session; the signature is the permission). The router's
+ * signed URLs (the expiry is inside the signature), checked by
+ * `request.hasValidSignature(INPUT_URL_PURPOSE)`; the path is signed, the
+ * host is APP_URL's. The worker process commits the routes for this.
  */
-export function signedInputUrl(runId: string, kind: string, ttlSeconds: number, now = Date.now()) {
-  const expires = Math.floor(now / 1000) + ttlSeconds
-  const signature = hmac(appKey(), `${runId}:${kind}:${expires}`)
-  const base = env.get('APP_URL').replace(/\/+$/, '')
-  return `${base}/generation/inputs/${runId}/${kind}?expires=${expires}&signature=${signature}`
-}
-
-export function inputSignatureValid(
-  runId: string,
-  kind: string,
-  expires: unknown,
-  signature: unknown
-) {
-  if (typeof expires !== 'string' || typeof signature !== 'string' || !/^\d+$/.test(expires))
-    return false
-  if (Number(expires) * 1000 < Date.now()) return false
-  return safeEqual(hmac(appKey(), `${runId}:${kind}:${expires}`), signature)
+export function signedInputUrl(runId: string, kind: string, ttlSeconds: number) {
+  return signedUrlFor(
+    'generation_inputs.show',
+    { runId, kind },
+    {
+      expiresIn: ttlSeconds * 1000,
+      purpose: INPUT_URL_PURPOSE,
+      prefixUrl: appUrl,
+    }
+  )
 }
 
 /* Webhooks: `X-Signature: sha256=<hex HMAC of "<X-Timestamp>.<raw body>">`, 5 minutes of tolerance. */

@@ -6,6 +6,7 @@ import Task from '#models/task'
 import TaskInput from '#models/task_input'
 import Run, { ACTIVE_RUN_STATUSES, type RunInput } from '#models/run'
 import { uuidv7 } from '#helpers/ids'
+import { isUniqueViolation } from '#helpers/db_errors'
 import walletService from '#services/wallet_service'
 import mediaStorage from '#integrations/storage/media_storage'
 import { NotEnoughTokens, TaskError } from '#services/tasks/errors'
@@ -123,7 +124,7 @@ export class TaskService {
     const runId = uuidv7()
     const outcome = await this.launchIn(userId, taskId, runId).catch((error) => {
       /* A concurrent launch won the one-active-run-per-task index: same answer as the check. */
-      if (error instanceof Error && /UNIQUE constraint failed: runs\.task_id/.test(error.message)) {
+      if (isUniqueViolation(error, 'runs.task_id')) {
         throw new TaskError(
           'A run of this task is already in progress. Wait for it to finish.',
           409,
