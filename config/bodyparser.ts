@@ -19,11 +19,16 @@ const bodyParserConfig = defineConfig({
     limit: '64kb',
   },
   multipart: {
-    autoProcess: true,
+    /*
+     * No route takes multipart fields: the only multipart form is the media
+     * upload, which streams its file part itself (#services/tasks/multipart_file).
+     * Not parsing multipart anywhere else also keeps every other route away
+     * from the parser's failure modes on cut bodies.
+     */
+    autoProcess: false,
     convertEmptyStringsToNull: true,
     trimWhitespaces: true,
-    /* Media uploads stream straight to storage (see the tasks upload controller). */
-    processManually: ['/tasks/:id/inputs/:kind'],
+    processManually: [],
     limit: '20mb',
     types: ['multipart/form-data'],
   },

@@ -4,12 +4,12 @@ import type { InputKind } from '#config/models'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
 import uploadService, {
-  bodyGone,
   maxBytesFor,
   tooLargeMessage,
   type StagedUpload,
 } from '#services/tasks/upload_service'
 import { TaskError, UploadRejected } from '#services/tasks/errors'
+import { INCOMPLETE_UPLOAD, readFilePart } from '#services/tasks/multipart_file'
 import { sendStoredFile } from '#presenters/media_response'
 import { inputView } from '#presenters/tasks'
 
@@ -63,16 +63,6 @@ function headerFileName(value: string | undefined) {
 
 type Stager = (kind: InputKind) => Promise<StagedUpload | null>
 
-const INCOMPLETE = 'The upload did not complete. Please try again.'
-
-/** A promise's outcome as a value, so both outcomes can be cleaned up after. */
-function settle<T>(promise: Promise<T>): Promise<{ staged: T } | { error: unknown }> {
-  return promise.then(
-    (staged) => ({ staged }),
-    (error) => ({ error })
-  )
-}
-
 export default class TaskInputsController {
   /**
    * The task page's uploader: `PUT /tasks/:id/inputs/:kind` with the file
@@ -100,49 +90,20 @@ export default class TaskInputsController {
   }
 
   /**
-   * The upload form without JavaScript (multipart). The route is in
-   * bodyparser's `processManually` list: the file part streams to a
-   * staging file here, never buffered in memory, never over the limit.
+   * The upload form without JavaScript (multipart). Bodyparser never
+   * parses multipart bodies (config/bodyparser.ts): the file part streams
+   * to a staging file here, never buffered in memory, never over the limit.
    */
   async store(ctx: HttpContext) {
     const { request } = ctx
     return this.receive(ctx, MULTIPART_OVERHEAD, wantsJson(ctx), async (kind) => {
-      if (request.bodyType !== 'multipart' || !request.multipart) return null
-      if (bodyGone(request.request)) throw new UploadRejected(INCOMPLETE, 400)
-      /*
-       * The first file part is staged; `stage` attaches its listeners to the
-       * part synchronously, so a body that ends inside the part is an error
-       * it handles, never an unhandled 'error' event. The parser's own
-       * failure (cut body, bad framing) can settle `process()` while the
-       * part is still being staged: the staging result is always awaited
-       * before answering, and discarded if anything failed.
-       */
-      let staging: Promise<StagedUpload> | null = null
-      request.multipart.onFile('file', {}, (part) => {
-        if (staging) {
-          part.on('error', () => {})
-          part.resume()
-          return Promise.resolve()
-        }
-        staging = uploadService.stage(kind, part, part.filename ?? '')
-        return staging.then(
-          () => {},
-          (error) => request.multipart.abort(error)
-        )
-      })
-      let failure: unknown = null
-      try {
-        await request.multipart.process()
-      } catch (error) {
-        failure = error
-      }
-      const result = staging ? await settle(staging as Promise<StagedUpload>) : null
-      if (result && 'error' in result) throw result.error
-      if (failure) {
-        if (result) await uploadService.discard(result.staged)
-        throw failure
-      }
-      return result ? result.staged : null
+      if (!request.is(['multipart/form-data'])) return null
+      return readFilePart(
+        request.request,
+        'file',
+        (part, fileName) => uploadService.stage(kind, part, fileName),
+        (staged) => uploadService.discard(staged)
+      )
     })
   }
 
@@ -172,7 +133,7 @@ export default class TaskInputsController {
     } catch (error) {
       if (error instanceof TaskError) return reply(ctx, task.id, error, json)
       /* The client went away or sent a broken body. */
-      const broken = new UploadRejected(INCOMPLETE, 400)
+      const broken = new UploadRejected(INCOMPLETE_UPLOAD, 400)
       return reply(ctx, task.id, broken, json)
     }
     if (!staged)

@@ -33,6 +33,9 @@ test.group('Hostile uploads: truncated multipart', (group) => {
   test('a multipart body that ends inside {name} gets a 400 and the server lives')
     .with([
       { name: 'the file part', disposition: 'name="file"; filename="a.mp4"' },
+      { name: 'a file part with an empty file name', disposition: 'name="file"; filename=""' },
+      { name: 'a file part of another field', disposition: 'name="other"; filename="a.mp4"' },
+      { name: 'a part without a name', disposition: 'filename="a.mp4"' },
       { name: 'a text field', disposition: 'name="note"' },
     ])
     .run(async ({ assert }, { disposition }) => {
@@ -61,5 +64,26 @@ test.group('Hostile uploads: truncated multipart', (group) => {
       const health = await fetch(server.url('/health'), { headers: { connection: 'close' } })
       assert.equal(health.status, 200)
       assert.isNull(server.child.exitCode, server.lines.slice(-20).join('\n'))
+    })
+
+  test('a cut multipart body on any other POST route ({$self}) cannot end the process')
+    .with(['/login', '/signup', '/forgot-password', '/tasks', '/logout', '/webhooks/generation'])
+    .run(async ({ assert }, path) => {
+      const body = `--x\r\nContent-Disposition: form-data; name="f"; filename=""\r\n\r\nabc`
+      const response = await sendRaw(to, {
+        method: 'POST',
+        path,
+        headers: {
+          'cookie': session.cookie,
+          'x-csrf-token': session.csrf,
+          'content-type': 'multipart/form-data; boundary=x',
+          'content-length': String(body.length),
+        },
+        body,
+      })
+      assert.isNotNull(response.status, server.lines.slice(-8).join('\n'))
+      assert.isBelow(response.status!, 500)
+      const health = await fetch(server.url('/health'), { headers: { connection: 'close' } })
+      assert.equal(health.status, 200)
     })
 })
