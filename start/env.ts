@@ -55,6 +55,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   PAYMENT_GATEWAY: Env.schema.enum.optional(['dev', 'apay'] as const),
   APAY_API_URL: Env.schema.string.optional({ format: 'url', tld: false }),
   APAY_TOKEN: Env.schema.string.optional(),
+  APAY_ENVIRONMENT: Env.schema.enum.optional(['prod', 'test'] as const),
   PAYMENT_PENDING_EXPIRY_MINUTES: Env.schema.number.optional(),
   APAY_TIMEOUT_MS: Env.schema.number.optional(),
 

@@ -80,6 +80,7 @@ export class BillingService {
         amountCents: order.priceCents,
         currency: order.currency,
         description: `vgen: "${pack.name}" pack, ${pack.tokens.toLocaleString('en-US')} tokens`,
+        pack,
         customerEmail: user.email,
         customerIp: customer.ip,
         successUrl: returnUrl,
@@ -110,11 +111,25 @@ export class BillingService {
 
   /**
    * A postback from a gateway: find the order, ask the gateway about the
-   * payment, settle. Replays and postbacks for settled orders change nothing.
+   * payment, settle. Replays and postbacks for settled orders change nothing;
+   * one the gateway says is not for us (apay's other environment) is only logged.
    */
   async handlePostback(gatewayName: string, orderId: unknown, body: unknown) {
     if (!isGatewayName(gatewayName)) throw new UnknownOrderError('Unknown gateway')
     const gateway = gatewayFor(gatewayName)
+    const ignored = gateway.postbackIgnoredBecause?.(body)
+    if (ignored) {
+      logger.warn(
+        {
+          gateway: gatewayName,
+          orderId: typeof orderId === 'string' ? orderId.slice(0, 64) : null,
+          reason: ignored.reason,
+          ...ignored.details,
+        },
+        'postback ignored: not meant for this installation; nothing verified or credited'
+      )
+      return { order: null, result: 'ignored' as const, reason: ignored.reason }
+    }
     const paymentId = gateway.paymentIdFromPostback(body)
     if (!paymentId) throw new InvalidPostbackError('The postback has no valid paymentId')
 

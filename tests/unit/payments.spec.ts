@@ -5,7 +5,8 @@ import {
   idempotencyKeyValidator,
   statusChangeValidator,
 } from '#validators/admin'
-import { findPack, prices } from '#config/prices'
+import { apayProductIdOf, assertValidPacks, findPack, prices } from '#config/prices'
+import { maskSecret } from '#integrations/payments/apay'
 
 test.group('Payments and admin input parsing', () => {
   test('decimal amounts become exact cents; anything else is null', ({ assert }) => {
@@ -95,5 +96,39 @@ test.group('Payments and admin input parsing', () => {
     for (const bad of ['Medium', 'medium ', 'constructor', '__proto__', 3, null]) {
       assert.isUndefined(findPack(bad))
     }
+  })
+
+  test('apay product ids: the pack name by default, apayProductId when set', ({ assert }) => {
+    assert.deepEqual(prices.map(apayProductIdOf), ['small', 'medium', 'large'])
+    assert.equal(
+      apayProductIdOf({ name: 'small', price: 1000, tokens: 1, apayProductId: '101' }),
+      '101'
+    )
+  })
+
+  test('a pack list that cannot be sold is refused at boot with the reason', ({ assert }) => {
+    const pack = { name: 'small', price: 1000, tokens: 10_000 }
+    assert.doesNotThrow(() =>
+      assertValidPacks([pack, { ...pack, name: 'b', apayProductId: 'kn-1' }])
+    )
+    const cases: [any[], RegExp][] = [
+      [[pack, { ...pack }], /listed twice/],
+      [[pack, { ...pack, name: 'other', apayProductId: 'small' }], /used twice/],
+      [[{ ...pack, apayProductId: '' }], /apayProductId/],
+      [[{ ...pack, apayProductId: 'has space' }], /apayProductId/],
+      [[{ ...pack, apayProductId: 101 }], /apayProductId/],
+      [[{ ...pack, name: '' }], /name/],
+      [[{ ...pack, price: 10.5 }], /price/],
+      [[{ ...pack, price: 0 }], /price/],
+      [[{ ...pack, tokens: -1 }], /tokens/],
+    ]
+    for (const [packs, message] of cases) {
+      assert.throws(() => assertValidPacks(packs), message, JSON.stringify(packs))
+    }
+  })
+
+  test('secrets print as two characters each side and their length', ({ assert }) => {
+    assert.equal(maskSecret('fake-apay-test-token-0123456789'), 'fa****89 (31 chars)')
+    assert.equal(maskSecret('short'), '****')
   })
 })

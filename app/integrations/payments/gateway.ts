@@ -4,6 +4,8 @@
 | an adapter file knows a provider's field names.
 */
 
+import type { Pack } from '#config/prices'
+
 export const GATEWAY_NAMES = ['dev', 'apay'] as const
 export type GatewayName = (typeof GATEWAY_NAMES)[number]
 
@@ -14,6 +16,8 @@ export type CheckoutRequest = {
   currency: string
   /** Shown on the provider's page, e.g. `vgen: "small" pack, 10,000 tokens`. */
   description: string
+  /** The pack sold (a provider with a product catalogue names it by its own id). */
+  pack: Pack
   customerEmail: string
   customerIp: string
   /** Absolute URLs the customer / provider come back to. */
@@ -40,6 +44,12 @@ export type VerifiedPayment = {
   currency: string | null
 }
 
+/** A postback that is not for this installation: why, and what to log about it. */
+export type IgnoredPostback = {
+  reason: string
+  details: Record<string, unknown>
+}
+
 export interface PaymentGateway {
   readonly name: GatewayName
 
@@ -51,6 +61,13 @@ export interface PaymentGateway {
    * result only says which payment to verify.
    */
   paymentIdFromPostback(body: unknown): string | null
+
+  /**
+   * Why a postback is not meant for this installation (apay: another
+   * environment than ours), or null. An ignored postback is logged and
+   * changes nothing, not even a call to verify.
+   */
+  postbackIgnoredBecause?(body: unknown): IgnoredPostback | null
 
   /** Asks the provider for the real state of a payment. */
   verify(paymentId: string): Promise<VerifiedPayment>

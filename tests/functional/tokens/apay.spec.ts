@@ -4,7 +4,9 @@ import env from '#start/env'
 import PaymentOrder from '#models/payment_order'
 import type User from '#models/user'
 import billingService from '#services/billing_service'
+import { findPack } from '#config/prices'
 import { FakeApay } from '#tests/fakes/apay_server'
+import { recordLogs } from '#tests/helpers/logs'
 import { freshState, travel } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
 import { signedIn } from '#tests/helpers/auth'
@@ -44,12 +46,18 @@ test.group('apay gateway (fake apay server over HTTP)', (group) => {
     env.set('APAY_API_URL', apay.url)
     env.set('APAY_TOKEN', apay.token)
     env.set('APAY_TIMEOUT_MS', '1000')
+    /* The fake's token is a test-environment token; the default outside production is test. */
+    env.set('APAY_ENVIRONMENT', '')
     return async () => {
       env.set('PAYMENT_GATEWAY', 'dev')
       await apay.close()
     }
   })
-  group.each.setup(() => apay.reset())
+  group.each.setup(() => {
+    apay.reset()
+    env.set('APAY_TOKEN', apay.token)
+    env.set('APAY_ENVIRONMENT', '')
+  })
   group.each.teardown(async () => {
     const assertMod = await import('node:assert')
     const { default: wallet } = await import('#services/wallet_service')
@@ -76,7 +84,74 @@ test.group('apay gateway (fake apay server over HTTP)', (group) => {
     )
     assert.match(init.body.postbackUrl, new RegExp(`/webhooks/payments/apay\\?order=${order.id}$`))
     assert.isString(init.body.customerIp)
-    assert.isArray(init.body.products)
+    /* As the demo shop sends it: product ids, here one per order, the pack's name by default. */
+    assert.deepEqual(init.body.products, ['medium'])
+  })
+
+  test('a pack with an apayProductId sends that id; an id apay does not know fails the checkout', async ({
+    client,
+    assert,
+  }) => {
+    const medium = findPack('medium')!
+    medium.apayProductId = 'kn-102'
+    try {
+      apay.catalogue = new Set(['small', 'kn-102', 'large'])
+      const user = await createUser()
+      const { response, order } = await buy(client, user, 'medium')
+      response.assertStatus(302)
+      assert.equal(order.gatewayPaymentId, apay.lastPaymentId)
+      assert.deepEqual(apay.payments.get(apay.lastPaymentId)!.body.products, ['kn-102'])
+
+      /* apay refuses an id not in its catalogue: the order fails, the customer is told. */
+      apay.catalogue = new Set(['small', 'large'])
+      const refused = await buy(client, user, 'medium')
+      refused.response.assertHeader('location', '/tokens')
+      assert.match(
+        String(refused.response.flashMessage('error')),
+        /payment provider is not available/
+      )
+      assert.equal(refused.order.status, 'failed')
+      assert.equal(refused.order.failureReason, 'checkout_unavailable')
+      assert.equal(await balanceOf(user), 0)
+    } finally {
+      delete medium.apayProductId
+    }
+  })
+
+  test('the fake refuses what apay would: products as objects, missing fields, a wrong token', async ({
+    assert,
+  }) => {
+    const valid = {
+      customerEmail: 'a@example.com',
+      amount: 10,
+      currency: 'USD',
+      customerIp: '203.0.113.7',
+      successCallback: 'https://shop.example/success',
+      failureCallback: 'https://shop.example/failure',
+      postbackUrl: 'https://shop.example/postback',
+      products: ['small'],
+    }
+    const init = (body: unknown, token = apay.token) =>
+      fetch(`${apay.url}/api/v1/init-payment`, {
+        method: 'POST',
+        headers: { 'Authorization': `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    assert.equal((await init(valid)).status, 200)
+    for (const products of [
+      [{ name: 'vgen: "small" pack', price: 10, quantity: 1 }],
+      [1],
+      [],
+      'small',
+      undefined,
+    ]) {
+      const refused = await init({ ...valid, products })
+      assert.equal(refused.status, 400, JSON.stringify(products))
+      assert.match(((await refused.json()) as any).message, /products/)
+    }
+    assert.equal((await init({ ...valid, amount: '10.00' })).status, 400)
+    assert.equal((await init({ ...valid, postbackUrl: undefined })).status, 400)
+    assert.equal((await init(valid, 'not-a-token')).status, 401)
   })
 
   test('a paid postback is verified, then credits exactly once even when replayed 10 times', async ({
@@ -86,13 +161,8 @@ test.group('apay gateway (fake apay server over HTTP)', (group) => {
     const user = await createUser()
     const { order } = await buy(client, user)
     apay.set('paid')
-    const body = {
-      paymentId: apay.lastPaymentId,
-      status: 'paid',
-      amount: 10,
-      currency: 'USD',
-      payway: 'card',
-    }
+    const body = apay.postbackFor()
+    assert.include(body, { status: 'paid', amount: 10, environment: 'test', payway: 'payway1' })
 
     const responses = await Promise.all(
       Array.from({ length: 10 }, () => postback(client, order.id, body))
@@ -114,12 +184,11 @@ test.group('apay gateway (fake apay server over HTTP)', (group) => {
   }) => {
     const user = await createUser()
     const { order } = await buy(client, user)
-    const response = await postback(client, order.id, {
-      paymentId: apay.lastPaymentId,
-      status: 'paid',
-      amount: 10,
-      currency: 'USD',
-    })
+    const response = await postback(
+      client,
+      order.id,
+      apay.postbackFor(undefined, { status: 'paid' })
+    )
     response.assertStatus(202)
     assert.equal(response.body().status, 'pending')
     assert.equal(await balanceOf(user), 0)
@@ -202,12 +271,11 @@ test.group('apay gateway (fake apay server over HTTP)', (group) => {
       const user = await createUser()
       const { order } = await buy(client, user)
       apay.set(behaviour)
-      const response = await postback(client, order.id, {
-        paymentId: apay.lastPaymentId,
-        status: 'paid',
-        amount: 10,
-        currency: 'USD',
-      })
+      const response = await postback(
+        client,
+        order.id,
+        apay.postbackFor(undefined, { status: 'paid', amount: 10, currency: 'USD' })
+      )
       response.assertStatus(200)
       assert.equal(response.body().result, 'amount_mismatch')
       await order.refresh()
@@ -364,5 +432,128 @@ test.group('apay gateway (fake apay server over HTTP)', (group) => {
     assert.equal(late.body().status, 'expired')
     assert.equal(await balanceOf(waitingUser), 0)
     assert.equal(await balanceOf(paidUser), 10_000)
+  })
+
+  test('a postback of the other environment is ignored and logged: no verify, nothing credited', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    apay.set('paid')
+    const logs = recordLogs(['warn'])
+    try {
+      for (const environment of ['prod', 'PROD', 'staging', 42, { name: 'test' }]) {
+        const response = await postback(
+          client,
+          order.id,
+          apay.postbackFor(undefined, { environment })
+        )
+        response.assertStatus(200)
+        assert.deepEqual(response.body(), { status: 'ignored', result: 'environment_mismatch' })
+      }
+      /* Without the order in the URL too. */
+      const bare = await postback(
+        client,
+        null,
+        apay.postbackFor(undefined, { environment: 'prod' })
+      )
+      assert.equal(bare.body().status, 'ignored')
+    } finally {
+      logs.stop()
+    }
+    assert.lengthOf(
+      apay.requests.filter((r) => r.path === '/api/v1/payment-verify'),
+      0
+    )
+    await order.refresh()
+    assert.equal(order.status, 'pending')
+    assert.equal(await balanceOf(user), 0)
+
+    const ignored = logs.records.filter((log) => /postback ignored/.test(log.message))
+    assert.lengthOf(ignored, 6)
+    assert.include(ignored[0].data, {
+      gateway: 'apay',
+      orderId: order.id,
+      reason: 'environment_mismatch',
+      environment: 'prod',
+      expectedEnvironment: 'test',
+      payway: 'payway1',
+      paymentId: apay.lastPaymentId,
+    })
+
+    /* Ours ("test", any case) or not stated at all: verified as usual, credited once. */
+    const withoutEnvironment: Record<string, unknown> = apay.postbackFor()
+    delete withoutEnvironment.environment
+    ;(await postback(client, order.id, withoutEnvironment)).assertStatus(200)
+    ;(
+      await postback(client, order.id, apay.postbackFor(undefined, { environment: ' Test ' }))
+    ).assertStatus(200)
+    assert.equal(await balanceOf(user), 10_000)
+    await assertLedgerInvariant(assert)
+  })
+
+  test('APAY_ENVIRONMENT=prod: prod postbacks are verified, test ones ignored', async ({
+    client,
+    assert,
+  }) => {
+    env.set('APAY_TOKEN', apay.prodToken)
+    env.set('APAY_ENVIRONMENT', 'prod')
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    apay.set('paid')
+    assert.equal(apay.postbackFor().environment, 'prod')
+
+    const testPostback = await postback(
+      client,
+      order.id,
+      apay.postbackFor(undefined, { environment: 'test' })
+    )
+    assert.equal(testPostback.body().status, 'ignored')
+    assert.equal(await balanceOf(user), 0)
+    ;(await postback(client, order.id, apay.postbackFor())).assertStatus(200)
+    assert.equal(await balanceOf(user), 10_000)
+  })
+
+  test('a token of the other environment: verify says so (or knows no such payment), nothing is credited', async ({
+    client,
+    assert,
+  }) => {
+    /* Misconfigured: a test token with APAY_ENVIRONMENT=prod. Test payments must not buy real tokens. */
+    env.set('APAY_ENVIRONMENT', 'prod')
+    const user = await createUser()
+    const { order } = await buy(client, user)
+    apay.set('paid')
+    const logs = recordLogs(['error'])
+    let summary
+    try {
+      summary = await billingService.reconcile()
+    } finally {
+      logs.stop()
+    }
+    assert.include(summary, { checked: 1, paid: 0, pending: 1 })
+    assert.isTrue(
+      logs.records.some(
+        (log) => /another environment/.test(log.message) && log.data.environment === 'test'
+      )
+    )
+    await order.refresh()
+    assert.equal(order.status, 'pending')
+
+    /* The prod token cannot see a payment made with the test token: not decided either. */
+    env.set('APAY_TOKEN', apay.prodToken)
+    const response = await postback(
+      client,
+      order.id,
+      apay.postbackFor(undefined, { environment: 'prod' })
+    )
+    response.assertStatus(503)
+    assert.equal(await balanceOf(user), 0)
+
+    /* Fixed configuration: the same payment is credited once. */
+    env.set('APAY_TOKEN', apay.token)
+    env.set('APAY_ENVIRONMENT', 'test')
+    ;(await postback(client, order.id, apay.postbackFor())).assertStatus(200)
+    assert.equal(await balanceOf(user), 10_000)
   })
 })
