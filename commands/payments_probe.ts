@@ -39,7 +39,7 @@ export default class PaymentsProbeCommand extends BaseCommand {
   declare allowProd?: boolean
 
   async run() {
-    const { default: env } = await import('#start/env')
+    const { appUrl } = await import('#config/app')
     const { apayFromEnv, GatewayNotConfiguredError } =
       await import('#integrations/payments/gateways')
     const { ApayProbe } = await import('#integrations/payments/apay_probe')
@@ -62,7 +62,7 @@ export default class PaymentsProbeCommand extends BaseCommand {
     }
     const probe = new ApayProbe(gateway, (line) => this.logger.log(line))
     this.exitCode = await probe.run({
-      appUrl: env.get('APP_URL'),
+      appUrl,
       pack: this.pack,
       email: this.email,
       customerIp: this.customerIp,

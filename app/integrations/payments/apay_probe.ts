@@ -18,6 +18,7 @@ import { GatewayUnavailableError, normalizePaymentId } from '#integrations/payme
  */
 
 export type ProbeOptions = {
+  /** APP_URL without a trailing slash. */
   appUrl: string
   pack: string
   email: string
@@ -55,7 +56,7 @@ export class ApayProbe {
         this.print(`Unknown pack ${JSON.stringify(options.pack)} (see config/prices.ts)`)
         return 1
       }
-      const base = options.appUrl.replace(/\/+$/, '')
+      const base = options.appUrl
       const body = this.gateway.initPaymentBody({
         orderId: 'probe',
         amountCents: pack.price,
