@@ -1,6 +1,7 @@
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { defineConfig, services } from '@adonisjs/drive'
+import { s3Bucket, s3Client } from '#config/s3'
 
 /*
  * Uploaded inputs and generated results. Files are private: they are served
@@ -15,13 +16,8 @@ const driveConfig = defineConfig({
       visibility: 'private',
     }),
     s3: services.s3({
-      credentials: {
-        accessKeyId: env.get('S3_ACCESS_KEY_ID') ?? '',
-        secretAccessKey: env.get('S3_SECRET_ACCESS_KEY') ?? '',
-      },
-      region: env.get('S3_REGION') ?? 'auto',
-      bucket: env.get('S3_BUCKET') ?? '',
-      endpoint: env.get('S3_ENDPOINT') || undefined,
+      client: s3Client(),
+      bucket: s3Bucket,
       visibility: 'private',
     }),
     gcs: services.gcs({

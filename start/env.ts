@@ -45,6 +45,8 @@ export default await Env.create(new URL('../', import.meta.url), {
   S3_ENDPOINT: Env.schema.string.optional(),
   S3_ACCESS_KEY_ID: Env.schema.string.optional(),
   S3_SECRET_ACCESS_KEY: Env.schema.string.optional(),
+  S3_CHECKSUMS: Env.schema.enum.optional(['when_required', 'when_supported'] as const),
+  S3_FORCE_PATH_STYLE: Env.schema.boolean.optional(),
   GCS_BUCKET: Env.schema.string.optional(),
   GCS_KEY: Env.schema.string.optional(),
 

@@ -6,7 +6,12 @@ import { Transform, type Readable } from 'node:stream'
 import app from '@adonisjs/core/services/app'
 import drive from '@adonisjs/drive/services/main'
 import { FSDriver } from 'flydrive/drivers/fs'
+import { S3Driver } from 'flydrive/drivers/s3'
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { s3Bucket, s3Client } from '#config/s3'
 import { uuidv7 } from '#helpers/ids'
+import { StoredFileMismatch, tally, type Tally } from '#integrations/storage/stored_file_check'
 
 /**
  * Media files (inputs and results) in the configured drive disk, plus a
@@ -40,6 +45,11 @@ export class MediaStorage {
     return join(dir, uuidv7())
   }
 
+  /** The S3 disk is in use (its client takes ranged reads and checked puts). */
+  get isS3() {
+    return this.disk.driver instanceof S3Driver
+  }
+
   /** Moves a finished local file into storage under `key`. */
   async commitLocalFile(localPath: string, key: string) {
     const root = this.fsRoot
@@ -49,12 +59,71 @@ export class MediaStorage {
       await rename(localPath, target)
       return
     }
-    await this.disk.putStream(key, createReadStream(localPath))
+    const { size } = await stat(localPath)
+    await this.putStream(key, createReadStream(localPath), size)
     await unlink(localPath)
   }
 
-  async putStream(key: string, stream: Readable) {
-    await this.disk.putStream(key, stream)
+  /**
+   * Stores a stream under `key`, then checks that the store kept exactly the
+   * bytes sent (size, and the MD5 where the store's ETag is one). A mismatch
+   * deletes the object and throws StoredFileMismatch: a corrupted file never
+   * becomes an input or a result. `size` = known length (a plain PUT on S3);
+   * without it S3 gets a multipart upload with bounded part buffers.
+   */
+  async putStream(key: string, stream: Readable, size?: number) {
+    const sent = tally()
+    const counted = stream.pipe(sent.stream)
+    stream.once('error', (error) => counted.destroy(error))
+    if (this.isS3) {
+      await this.putS3(key, counted, size)
+    } else {
+      await this.disk.putStream(key, counted)
+    }
+    await this.verifyStored(key, sent)
+  }
+
+  private async putS3(key: string, body: Readable, size?: number) {
+    const client = s3Client()
+    if (size !== undefined) {
+      await client.send(
+        new PutObjectCommand({ Bucket: s3Bucket, Key: key, Body: body, ContentLength: size })
+      )
+      return
+    }
+    await new Upload({
+      client,
+      params: { Bucket: s3Bucket, Key: key, Body: body },
+      partSize: 8 * 1024 * 1024,
+      queueSize: 2,
+    }).done()
+  }
+
+  /** Compares what the store holds under `key` with what was sent. */
+  private async verifyStored(key: string, sent: Tally) {
+    if (this.fsRoot) return
+    let storedSize: number | undefined
+    let etag: string | undefined
+    if (this.isS3) {
+      const head = await s3Client().send(new HeadObjectCommand({ Bucket: s3Bucket, Key: key }))
+      storedSize = head.ContentLength
+      etag = head.ETag
+    } else {
+      const meta = await this.disk.getMetaData(key)
+      storedSize = meta.contentLength
+      etag = meta.etag
+    }
+    const problem = sent.compare(storedSize, etag)
+    if (problem) {
+      await this.delete(key)
+      throw new StoredFileMismatch(key, problem)
+    }
+  }
+
+  /** A time-limited URL of `key` on a cloud disk (for ffprobe or a provider), null on fs. */
+  async signedUrl(key: string, expiresIn = '30mins') {
+    if (this.fsRoot) return null
+    return this.disk.getSignedUrl(key, { expiresIn })
   }
 
   /** A local path for `key` when storage is local disk, else null. */
@@ -77,6 +146,17 @@ export class MediaStorage {
   async open(key: string, range?: { start: number; end: number }): Promise<Readable> {
     const local = this.localPath(key)
     if (local) return createReadStream(local, range ? { start: range.start, end: range.end } : {})
+    if (this.isS3) {
+      /* A ranged GET: the store sends only the bytes asked for. */
+      const object = await s3Client().send(
+        new GetObjectCommand({
+          Bucket: s3Bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        })
+      )
+      return object.Body as Readable
+    }
     const stream = await this.disk.getStream(key)
     return range ? stream.pipe(sliceBytes(range.start, range.end)) : stream
   }
@@ -99,7 +179,7 @@ export class MediaStorage {
   }
 }
 
-/** Passes through only bytes [start, end] of a stream (cloud disks have no range reads here). */
+/** Passes through only bytes [start, end] of a stream (the GCS disk has no range reads here). */
 function sliceBytes(start: number, end: number) {
   let position = 0
   return new Transform({

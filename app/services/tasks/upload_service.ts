@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import db from '@adonisjs/lucid/services/db'
+import logger from '@adonisjs/core/services/logger'
 import generationConfig from '#config/generation'
 import { findModel, type InputKind } from '#config/models'
 import Task from '#models/task'
@@ -14,8 +15,19 @@ import mediaStorage from '#integrations/storage/media_storage'
 import { collectYoungGeneration } from '#services/tasks/young_gc'
 import { probeMedia, sniffType, SNIFF_BYTES, type Sniffed } from '#services/tasks/media_probe'
 import { TaskError, UploadRejected } from '#services/tasks/errors'
+import { StoredFileMismatch } from '#integrations/storage/stored_file_check'
 
 export type StagedUpload = { path: string; size: number; sniffed: Sniffed; clientName: string }
+
+/** The store kept other bytes than were sent: logged for operators, retryable for the user. */
+function storageMismatch(error: StoredFileMismatch) {
+  logger.error({ key: error.key, detail: error.detail }, 'upload stored corrupted; object deleted')
+  return new TaskError(
+    'The file could not be stored intact (the storage service kept different bytes). Nothing was changed; please try again.',
+    502,
+    'storage_mismatch'
+  )
+}
 
 export function maxBytesFor(kind: InputKind) {
   return generationConfig.uploads[kind].maxBytes
@@ -247,6 +259,7 @@ export class UploadService {
     } catch (error) {
       await rm(staged.path, { force: true })
       if (key) await mediaStorage.delete(key)
+      if (error instanceof StoredFileMismatch) throw storageMismatch(error)
       throw error
     }
   }
