@@ -1,18 +1,9 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import logger from '@adonisjs/core/services/logger'
 import limiter from '@adonisjs/limiter/services/main'
-import { DateTime } from 'luxon'
 import PaymentOrder from '#models/payment_order'
-import billingService, {
-  CheckoutUnavailableError,
-  UnknownPackError,
-} from '#services/billing_service'
-import { GatewayUnavailableError } from '#integrations/payments/gateway'
-import { GatewayNotConfiguredError } from '#integrations/payments/gateways'
+import billingService from '#services/billing_service'
 import { orderView } from '#presenters/billing'
-
-/* The return page asks the gateway at most this often per order. */
-const CHECK_INTERVAL_SECONDS = 3
+import { packChoiceValidator } from '#validators/tokens'
 
 /** A user's own order, else 404 (another user's order does not exist for them). */
 async function ownOrder({ auth, params }: HttpContext) {
@@ -34,28 +25,12 @@ function returnParams(qs: Record<string, unknown>) {
 
 export default class OrdersController {
   /** Buy a pack: an order with a snapshot of the pack, then off to the gateway's checkout. */
-  async store({ request, response, session, auth }: HttpContext) {
+  async store({ request, response, auth }: HttpContext) {
     const user = auth.getUserOrFail()
     await limiter.use({ requests: 30, duration: '1 hour' }).consume(`orders:${user.id}`)
-    try {
-      const { redirectUrl } = await billingService.createOrder(user, request.input('pack'), {
-        ip: request.ip(),
-      })
-      return response.redirect(redirectUrl)
-    } catch (error) {
-      if (error instanceof UnknownPackError) {
-        session.flash('error', 'Please choose one of the packs below.')
-        return response.redirect().toRoute('tokens.index')
-      }
-      if (error instanceof CheckoutUnavailableError) {
-        session.flash(
-          'error',
-          'The payment provider is not available right now. You were not charged; please try again in a few minutes.'
-        )
-        return response.redirect().toRoute('tokens.index')
-      }
-      throw error
-    }
+    const { pack } = await request.validateUsing(packChoiceValidator)
+    const { redirectUrl } = await billingService.createOrder(user, pack, { ip: request.ip() })
+    return response.redirect(redirectUrl)
   }
 
   /** The "payment processing" page the customer returns to. Read-only: it never credits. */
@@ -83,21 +58,10 @@ export default class OrdersController {
    * waiting for the postback or the reconciler). Same verify → settle path.
    */
   async check(ctx: HttpContext) {
-    let order = await ownOrder(ctx)
-    const recently =
-      order.lastCheckedAt &&
-      order.lastCheckedAt > DateTime.now().minus({ seconds: CHECK_INTERVAL_SECONDS })
-    if (order.isPending && !recently) {
-      try {
-        order = await billingService.checkOrder(order, ctx.request.input('paymentId'))
-      } catch (error) {
-        if (!(
-          error instanceof GatewayUnavailableError || error instanceof GatewayNotConfiguredError
-        ))
-          throw error
-        logger.warn({ err: error, orderId: order.id }, 'order check: gateway unavailable')
-      }
-    }
+    const order = await billingService.checkFromReturnPage(
+      await ownOrder(ctx),
+      ctx.request.input('paymentId')
+    )
     await ctx.auth.user!.refresh()
     return ctx.response.json({ ...orderView(order), balance: ctx.auth.user!.balance })
   }

@@ -1,18 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import logger from '@adonisjs/core/services/logger'
 import limiter from '@adonisjs/limiter/services/main'
-import billingService, { InvalidPostbackError, UnknownOrderError } from '#services/billing_service'
-import { GatewayUnavailableError } from '#integrations/payments/gateway'
-import { GatewayNotConfiguredError } from '#integrations/payments/gateways'
-
-function jsonError(
-  response: HttpContext['response'],
-  status: number,
-  code: string,
-  message: string
-) {
-  return response.status(status).json({ error: { code, message } })
-}
+import billingService from '#services/billing_service'
 
 /**
  * Postbacks from payment gateways (`POST /webhooks/payments/:gateway?order=<id>`).
@@ -20,36 +8,20 @@ function jsonError(
  * crediting. Answers: 200 settled or already settled, 202 still pending,
  * 400 unreadable, 404 no such order, 503 gateway unreachable (retry later);
  * 200 `{"status": "ignored"}` for a postback of another apay environment.
+ * The errors are exceptions rendered as `{"error": {"code", "message"}}`.
  */
 export default class PaymentWebhooksController {
   async store({ request, response, params }: HttpContext) {
     /* Each postback costs a call to the gateway: cap what one address can trigger. */
     await limiter.use({ requests: 120, duration: '1 min' }).consume(`postback:${request.ip()}`)
-    try {
-      const outcome = await billingService.handlePostback(
-        String(params.gateway),
-        request.qs().order,
-        request.body()
-      )
-      /* Not for us (another apay environment): 200 so it is not retried; logged by the service. */
-      if (!outcome.order) return response.json({ status: 'ignored', result: outcome.reason })
-      const { order, result } = outcome
-      return response.status(order.isPending ? 202 : 200).json({ status: order.status, result })
-    } catch (error) {
-      if (error instanceof InvalidPostbackError)
-        return jsonError(response, 400, 'invalid_postback', error.message)
-      if (error instanceof UnknownOrderError)
-        return jsonError(response, 404, 'unknown_order', error.message)
-      if (error instanceof GatewayUnavailableError || error instanceof GatewayNotConfiguredError) {
-        logger.warn({ err: error }, 'postback: could not verify with the gateway')
-        return jsonError(
-          response,
-          503,
-          'gateway_unavailable',
-          'Could not verify the payment now; retry later'
-        )
-      }
-      throw error
-    }
+    const outcome = await billingService.handlePostback(
+      String(params.gateway),
+      request.qs().order,
+      request.body()
+    )
+    /* Not for us (another apay environment): 200 so it is not retried; logged by the service. */
+    if (!outcome.order) return response.json({ status: 'ignored', result: outcome.reason })
+    const { order, result } = outcome
+    return response.status(order.isPending ? 202 : 200).json({ status: order.status, result })
   }
 }

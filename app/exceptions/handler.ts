@@ -1,5 +1,5 @@
 import app from '@adonisjs/core/services/app'
-import { type HttpContext, ExceptionHandler } from '@adonisjs/core/http'
+import { type HttpContext, ExceptionHandler, errors } from '@adonisjs/core/http'
 import type { StatusPageRange, StatusPageRenderer } from '@adonisjs/core/types/http'
 import { errors as vineErrors } from '@vinejs/vine'
 import { errors as limiterErrors } from '@adonisjs/limiter'
@@ -57,6 +57,10 @@ function machineError(
   }
 }
 
+function rendersItself(error: unknown) {
+  return typeof (error as { handle?: unknown } | null)?.handle === 'function'
+}
+
 function humanDuration(seconds: number) {
   if (seconds < 90) return `${Math.max(1, Math.ceil(seconds))} seconds`
   return `${Math.ceil(seconds / 60)} minutes`
@@ -67,6 +71,15 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   protected debug = app.inDev
 
   protected renderStatusPages = !app.inDev
+
+  /* Domain refusals are answers, not faults: where one matters, the service logs it with context. */
+  protected ignoreExceptions = [
+    errors.E_HTTP_EXCEPTION,
+    errors.E_ROUTE_NOT_FOUND,
+    errors.E_CANNOT_LOOKUP_ROUTE,
+    errors.E_HTTP_REQUEST_ABORTED,
+    DomainException,
+  ]
 
   protected statusPages: Record<StatusPageRange, StatusPageRenderer> = {
     '404': (_, { view }) => view.render('pages/errors/not_found', { title: 'Page not found' }),
@@ -92,7 +105,6 @@ export default class HttpExceptionHandler extends ExceptionHandler {
       return this.renderThrottled(error, ctx)
     }
     if (error instanceof DomainException) return this.renderDomainError(error, ctx)
-    if (isMachineEndpoint(ctx)) return this.renderMachineError(error, ctx)
     /* Shield answers a bad CSRF token with a redirect; a script (e.g. the uploader) needs a 403 it can show. */
     if (error instanceof shieldErrors.E_BAD_CSRF_TOKEN && wantsJson(ctx)) {
       return ctx.response.status(403).send({
@@ -102,6 +114,9 @@ export default class HttpExceptionHandler extends ExceptionHandler {
         },
       })
     }
+    /* Exceptions with their own handle() render themselves (an unreachable gateway, a pack choice). */
+    if (rendersItself(error)) return super.handle(error, ctx)
+    if (isMachineEndpoint(ctx)) return this.renderMachineError(error, ctx)
     if (error instanceof vineErrors.E_VALIDATION_ERROR && !wantsJson(ctx)) {
       return this.redirectWithErrors(error, ctx)
     }

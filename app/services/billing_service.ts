@@ -13,20 +13,18 @@ import {
   type GatewayName,
   type VerifiedPayment,
 } from '#integrations/payments/gateway'
-import {
-  activeGatewayName,
-  gatewayFor,
-  GatewayNotConfiguredError,
-  isGatewayName,
-} from '#integrations/payments/gateways'
+import { activeGatewayName, gatewayFor, isGatewayName } from '#integrations/payments/gateways'
 import { sqlTime } from '#helpers/sql_time'
 import { isUniqueViolation } from '#helpers/db_errors'
+import {
+  CheckoutUnavailableException,
+  InvalidPostbackException,
+  UnknownOrderException,
+  UnknownPackException,
+} from '#exceptions/billing_exceptions'
 
-export class UnknownPackError extends Error {}
-export class UnknownOrderError extends Error {}
-export class InvalidPostbackError extends Error {}
-/** The order could not be sent to the provider; it is marked failed and nothing was charged. */
-export class CheckoutUnavailableError extends Error {}
+/* The return page asks the gateway at most this often per order. */
+const RETURN_CHECK_INTERVAL_SECONDS = 3
 
 export type SettleResult =
   | 'credited'
@@ -60,7 +58,7 @@ export function pendingExpiryMinutes() {
 export class BillingService {
   async createOrder(user: User, packName: unknown, customer: { ip: string }) {
     const pack = findPack(packName)
-    if (!pack) throw new UnknownPackError(`Unknown pack ${String(packName).slice(0, 40)}`)
+    if (!pack) throw new UnknownPackException()
 
     const gatewayName = activeGatewayName()
     const order = await PaymentOrder.create({
@@ -97,16 +95,9 @@ export class BillingService {
         'checkout could not be created'
       )
       await this.resolve(order, 'failed', 'checkout_unavailable')
-      if (error instanceof GatewayUnavailableError || error instanceof GatewayNotConfiguredError) {
-        throw new CheckoutUnavailableError('The payment provider is not available right now')
-      }
+      if (error instanceof GatewayUnavailableError) throw new CheckoutUnavailableException()
       throw error
     }
-  }
-
-  async findOrderOf(user: User, orderId: string) {
-    if (!normalizePaymentId(orderId)) return null
-    return PaymentOrder.query().where('id', orderId).where('user_id', user.id).first()
   }
 
   /**
@@ -115,7 +106,7 @@ export class BillingService {
    * one the gateway says is not for us (apay's other environment) is only logged.
    */
   async handlePostback(gatewayName: string, orderId: unknown, body: unknown) {
-    if (!isGatewayName(gatewayName)) throw new UnknownOrderError('Unknown gateway')
+    if (!isGatewayName(gatewayName)) throw new UnknownOrderException('Unknown gateway')
     const gateway = gatewayFor(gatewayName)
     const ignored = gateway.postbackIgnoredBecause?.(body)
     if (ignored) {
@@ -131,10 +122,10 @@ export class BillingService {
       return { order: null, result: 'ignored' as const, reason: ignored.reason }
     }
     const paymentId = gateway.paymentIdFromPostback(body)
-    if (!paymentId) throw new InvalidPostbackError('The postback has no valid paymentId')
+    if (!paymentId) throw new InvalidPostbackException()
 
     const order = await this.findForPostback(gatewayName, orderId, paymentId)
-    if (!order) throw new UnknownOrderError('No order matches this postback')
+    if (!order) throw new UnknownOrderException()
     if (order.status === 'expired')
       await this.reportLatePayment(order, await gateway.verify(paymentId))
     if (!order.isPending) return { order, result: 'already_resolved' as SettleResult }
@@ -188,6 +179,31 @@ export class BillingService {
     const verified = await gatewayFor(order.gateway).verify(paymentId)
     await this.settle(order, verified)
     return order.refresh()
+  }
+
+  /**
+   * The return page's "check now" (faster than waiting for the postback or
+   * the reconciler), at most every few seconds per order. A gateway that
+   * cannot be reached decides nothing: the order stays as it is.
+   */
+  async checkFromReturnPage(order: PaymentOrder, paymentIdHint?: unknown) {
+    const recently =
+      order.lastCheckedAt &&
+      order.lastCheckedAt > DateTime.now().minus({ seconds: RETURN_CHECK_INTERVAL_SECONDS })
+    if (!order.isPending || recently) return order
+    const fresh = await this.checkIfReachable(order, paymentIdHint)
+    return fresh ?? order
+  }
+
+  /** checkOrder, or null (logged) when the gateway cannot be reached: nothing was decided. */
+  private async checkIfReachable(order: PaymentOrder, paymentIdHint?: unknown) {
+    try {
+      return await this.checkOrder(order, paymentIdHint)
+    } catch (error) {
+      if (!(error instanceof GatewayUnavailableError)) throw error
+      logger.warn({ err: error, orderId: order.id }, 'gateway unavailable, order left pending')
+      return null
+    }
   }
 
   /**
@@ -316,18 +332,8 @@ export class BillingService {
     }
     for (const order of orders) {
       summary.checked += 1
-      let fresh: PaymentOrder
-      try {
-        fresh = await this.checkOrder(order)
-      } catch (error) {
-        if (!(
-          error instanceof GatewayUnavailableError || error instanceof GatewayNotConfiguredError
-        ))
-          throw error
-        logger.warn(
-          { err: error, orderId: order.id },
-          'reconcile: gateway unavailable, order left pending'
-        )
+      const fresh = await this.checkIfReachable(order)
+      if (!fresh) {
         summary.errors += 1
         continue
       }

@@ -1,3 +1,4 @@
+import { Exception } from '@adonisjs/core/exceptions'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import LedgerEntry, { type LedgerAction } from '#models/ledger_entry'
@@ -27,13 +28,20 @@ export type BalanceChangeResult = {
   newBalance: number
 }
 
-export class UnknownUserError extends Error {
+/* A caller's bug, never the user's input (controllers validate first): a 500 if it escapes. */
+export class UnknownUserError extends Exception {
+  static status = 500
+  static code = 'E_WALLET_UNKNOWN_USER'
+
   constructor(public userId: string) {
     super(`Unknown user ${userId}`)
   }
 }
 
-export class InvalidDiffError extends Error {}
+export class InvalidDiffError extends Exception {
+  static status = 500
+  static code = 'E_WALLET_INVALID_DIFF'
+}
 
 /* Same ceiling as the admin API: keeps sums far from 2^53. */
 export const MAX_ABS_DIFF = 1_000_000_000

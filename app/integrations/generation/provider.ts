@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { Exception } from '@adonisjs/core/exceptions'
 import type { InputKind, ModelType } from '#config/models'
 
 /**
@@ -64,7 +65,10 @@ export type JobStatus = {
  * A call to the provider failed. `transient` errors (network, timeouts,
  * 5xx) are retried with backoff until the run's deadline; others are final.
  */
-export class ProviderError extends Error {
+export class ProviderError extends Exception {
+  static status = 502
+  static code = 'E_GENERATION_PROVIDER'
+
   constructor(
     message: string,
     public transient: boolean,

@@ -3,6 +3,8 @@
 | interface, picked by PAYMENT_GATEWAY (see ./gateways.ts). Nothing outside
 | an adapter file knows a provider's field names.
 */
+import { Exception } from '@adonisjs/core/exceptions'
+import type { HttpContext } from '@adonisjs/core/http'
 
 import type { Pack } from '#config/prices'
 
@@ -75,12 +77,25 @@ export interface PaymentGateway {
 
 /**
  * The provider could not be reached or answered something unusable
- * (5xx, timeout, not JSON). Nothing was decided: try again later.
+ * (5xx, timeout, not JSON), or is not configured. Nothing was decided: try
+ * again later. The message says what happened, for the logs; a postback
+ * (the only request it can end) gets a 503 asking to retry.
  */
-export class GatewayUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'GatewayUnavailableError'
+export class GatewayUnavailableError extends Exception {
+  static status = 503
+  static code = 'E_GATEWAY_UNAVAILABLE'
+
+  handle(_: this, ctx: HttpContext) {
+    return ctx.response.status(503).send({
+      error: {
+        code: 'gateway_unavailable',
+        message: 'Could not verify the payment now; retry later',
+      },
+    })
+  }
+
+  report(error: this, ctx: HttpContext) {
+    ctx.logger.warn({ err: error }, 'could not verify with the payment gateway')
   }
 }
 

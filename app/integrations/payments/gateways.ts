@@ -4,11 +4,13 @@ import { ApayGateway, type ApayEnvironment } from '#integrations/payments/apay'
 import { DevGateway } from '#integrations/payments/dev'
 import {
   GATEWAY_NAMES,
+  GatewayUnavailableError,
   type GatewayName,
   type PaymentGateway,
 } from '#integrations/payments/gateway'
 
-export class GatewayNotConfiguredError extends Error {}
+/** A gateway this environment cannot use (missing settings, dev in production): unavailable too. */
+export class GatewayNotConfiguredError extends GatewayUnavailableError {}
 
 /** The gateway new orders go through: PAYMENT_GATEWAY, else dev (apay in production). */
 export function activeGatewayName(): GatewayName {
