@@ -35,6 +35,7 @@ router.get('activate/:token', [controllers.Activation, 'show'])
 router
   .group(() => {
     router.post('logout', [controllers.Session, 'destroy'])
+    router.post('logout/other-devices', [controllers.Session, 'destroyOthers'])
     router.get('tasks', [controllers.Tasks, 'index'])
     router.get('tokens', [controllers.Tokens, 'index'])
     router.get('usage', [controllers.Usage, 'index'])

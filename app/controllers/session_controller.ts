@@ -4,7 +4,7 @@ import { limits } from '#start/limiter'
 import accountService from '#services/account_service'
 import accountMailer from '#services/account_mailer'
 import { recordSession } from '#services/session_events'
-import { SESSION_VERSION_KEY } from '#middleware/silent_auth_middleware'
+import sessionGuard, { SESSION_KEYS } from '#services/session_guard'
 import { INTENDED_URL_KEY } from '#middleware/auth_middleware'
 
 /** Only same-site relative paths are followed after login. */
@@ -46,15 +46,26 @@ export default class SessionController {
     const intended = safeIntended(session.pull(INTENDED_URL_KEY))
     session.regenerate()
     await auth.use('web').login(result.user)
-    session.put(SESSION_VERSION_KEY, result.user.sessionVersion)
+    sessionGuard.start(session, result.user)
     await recordSession(ctx, result.user, 'login')
     return response.redirect(intended ?? '/tasks')
   }
 
+  /** Ends this session on the server too: a copy of the cookie stops working. */
   async destroy({ auth, response, session }: HttpContext) {
+    await sessionGuard.revoke(session, auth.getUserOrFail())
     await auth.use('web').logout()
+    for (const key of Object.values(SESSION_KEYS)) session.forget(key)
     session.regenerate()
     session.flash('success', 'You have been logged out.')
     return response.redirect().toRoute('session.create')
+  }
+
+  /** "Log out other devices": every other session (and copy of this one) ends. */
+  async destroyOthers({ auth, response, session }: HttpContext) {
+    await sessionGuard.endOthers(session, auth.getUserOrFail())
+    session.regenerate()
+    session.flash('success', 'Your other devices have been logged out.')
+    return response.redirect().back()
   }
 }

@@ -146,6 +146,13 @@ export class WebClient {
 
   constructor(private server: AppProcess) {}
 
+  /** Another client holding a copy of this one's cookies (a stolen or copied session). */
+  copy() {
+    const other = new WebClient(this.server)
+    for (const [name, value] of this.cookies) other.cookies.set(name, value)
+    return other
+  }
+
   cookieHeader() {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
   }

@@ -127,11 +127,7 @@ test.group('Password reset', (group) => {
     await submitReset(client, link)
 
     const fresh = await User.findOrFail(user.id)
-    const stale = await client
-      .get('/tasks')
-      .loginAs(fresh)
-      .withSession({ sv: staleVersion })
-      .redirects(0)
+    const stale = await signedIn(client.get('/tasks'), fresh, { sv: staleVersion }).redirects(0)
     stale.assertStatus(302)
     stale.assertHeader('location', '/login')
   })

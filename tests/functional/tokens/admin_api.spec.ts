@@ -241,11 +241,7 @@ test.group('Internal admin API', (group) => {
       newStatus: 'blocked',
     })
     /* The old session (old version) is ended at its next request. */
-    const after = await client
-      .get('/tokens')
-      .loginAs(user)
-      .withSession({ sv: sessionVersion })
-      .redirects(0)
+    const after = await signedIn(client.get('/tokens'), user, { sv: sessionVersion }).redirects(0)
     after.assertStatus(302)
     after.assertHeader('location', '/login')
 
