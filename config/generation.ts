@@ -2,13 +2,15 @@
 | Generation: which provider runs the jobs, how the worker drives them, and
 | the upload limits. Everything comes from start/env.ts.
 */
+import { availableParallelism } from 'node:os'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 
 const MB = 1024 * 1024
 
 const generationConfig = {
-  provider: env.get('GENERATION_PROVIDER') ?? 'local',
+  /* Forces every model onto one provider; unset: routed per model (config/models.ts). */
+  provider: env.get('GENERATION_PROVIDER') as string | undefined,
   ffmpegPath: env.get('FFMPEG_PATH') || 'ffmpeg',
   ffprobePath: env.get('FFPROBE_PATH') || 'ffprobe',
 
@@ -21,8 +23,40 @@ const generationConfig = {
     requestTimeoutMs: 15_000,
   },
 
-  /* Signed input URLs handed to the provider stay valid this long. */
-  inputUrlTtlSeconds: 6 * 3600,
+  /* Hosted lip-sync providers (docs/generation-providers.md); credentials switch them on. */
+  sync: {
+    apiKey: env.get('SYNC_API_KEY') ?? '',
+    baseUrl: env.get('SYNC_API_URL') || 'https://api.sync.so',
+    webhookSecret: env.get('SYNC_WEBHOOK_SECRET') ?? '',
+    requestTimeoutMs: 15_000,
+    submitsPerMinute: env.get('SYNC_SUBMITS_PER_MINUTE') ?? 60,
+  },
+  replicate: {
+    apiToken: env.get('REPLICATE_API_TOKEN') ?? '',
+    baseUrl: env.get('REPLICATE_API_URL') || 'https://api.replicate.com',
+    webhookSecret: env.get('REPLICATE_WEBHOOK_SECRET') ?? '',
+    requestTimeoutMs: 15_000,
+    submitsPerMinute: env.get('REPLICATE_SUBMITS_PER_MINUTE') ?? 600,
+  },
+  fal: {
+    key: env.get('FAL_KEY') ?? '',
+    queueUrl: env.get('FAL_QUEUE_URL') || 'https://queue.fal.run',
+    jwksUrl: env.get('FAL_WEBHOOK_JWKS_URL') || 'https://rest.alpha.fal.ai/.well-known/jwks.json',
+    webhooks: env.get('FAL_WEBHOOKS') ?? true,
+    requestTimeoutMs: 15_000,
+    submitsPerMinute: env.get('FAL_SUBMITS_PER_MINUTE') ?? 600,
+  },
+
+  /* A provider refusing submits this long sends new runs to the next one in the model's list. */
+  failoverAfterMs: (env.get('GENERATION_FAILOVER_MINUTES') ?? 5) * 60_000,
+
+  /* ffmpeg renders at once on this machine (each one keeps a core busy). */
+  localMaxRenders: env.get('LOCAL_MAX_RENDERS') || Math.max(1, availableParallelism() - 1),
+
+  /* Signed input URLs handed to the provider stay valid for the run's whole life (and then some). */
+  get inputUrlTtlSeconds() {
+    return Math.max(6 * 3600, Math.ceil(this.worker.runTimeoutMs / 1000) + 3600)
+  },
 
   worker: {
     /* Between two status checks of a running job (webhooks make it sooner). */
@@ -33,8 +67,12 @@ const generationConfig = {
     maxBackoffMs: 60_000,
     /* Attempts to copy a finished job's output before giving up. */
     maxOutputAttempts: 5,
-    /* Runs handled per tick. */
+    /* Runs handled per tick (overdue runs expired per tick). */
     batchSize: 5,
+    /* Steps in flight at once per hosted provider (local: see localMaxRenders). */
+    providerConcurrency: env.get('GENERATION_PROVIDER_CONCURRENCY') ?? 32,
+    /* A copy of one output may take this long before it is abandoned and retried. */
+    outputCopyTimeoutMs: 10 * 60_000,
   },
 
   uploads: {

@@ -3,8 +3,12 @@
 | or re-price a model. `inputs` are the files a run needs; `cost` turns the
 | clip length (the shortest required input, in whole seconds) into tokens;
 | `render` holds the local ffmpeg provider's settings and is passed to the
-| http provider as-is.
+| http provider as-is. `providers` lists the hosted providers that can run
+| the model, in order of preference, each with its own model id and options
+| (a run goes to the first one with credentials; see
+| docs/generation-providers.md). `local` and `http` run every model.
 */
+import type { ProviderRoute } from '#integrations/generation/provider'
 
 export type InputKind = 'video' | 'audio'
 
@@ -22,6 +26,7 @@ export type ModelType = {
     /* Optional ffmpeg video filter applied before scaling (a "look") */
     filter?: string
   }
+  providers: ProviderRoute[]
 }
 
 export const models: ModelType[] = [
@@ -33,6 +38,11 @@ export const models: ModelType[] = [
     inputs: ['video', 'audio'],
     cost: { tokensPerSecond: 10, minimum: 100 },
     render: { maxHeight: 720, crf: 23, preset: 'veryfast' },
+    providers: [
+      { provider: 'sync', model: 'lipsync-2', options: { sync_mode: 'cut_off' } },
+      { provider: 'replicate', model: 'sync/lipsync-2', options: { sync_mode: 'cut_off' } },
+      { provider: 'fal', model: 'fal-ai/sync-lipsync/v3', options: { sync_mode: 'cut_off' } },
+    ],
   },
   {
     key: 'lipsync-pro',
@@ -41,6 +51,10 @@ export const models: ModelType[] = [
     inputs: ['video', 'audio'],
     cost: { tokensPerSecond: 25, minimum: 250 },
     render: { maxHeight: 1080, crf: 19, preset: 'fast' },
+    providers: [
+      { provider: 'sync', model: 'lipsync-2-pro', options: { sync_mode: 'cut_off' } },
+      { provider: 'replicate', model: 'sync/lipsync-2-pro', options: { sync_mode: 'cut_off' } },
+    ],
   },
   {
     key: 'restyle',
@@ -54,6 +68,8 @@ export const models: ModelType[] = [
       preset: 'veryfast',
       filter: 'eq=contrast=1.15:saturation=1.3,colorbalance=rs=0.08:bs=-0.06',
     },
+    /* No lip-sync service does this: only `local` and `http` run it. */
+    providers: [],
   },
 ]
 

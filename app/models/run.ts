@@ -138,6 +138,14 @@ export default class Run extends BaseModel {
   @column()
   declare errorMessage: string | null
 
+  /* The provider's raw error, for support only (never shown to the customer). */
+  @column({ serializeAs: null })
+  declare providerError: string | null
+
+  /* When a verified webhook last said the provider job changed. */
+  @column.dateTime()
+  declare webhookAt: DateTime | null
+
   @column.dateTime()
   declare refundedAt: DateTime | null
 
