@@ -96,6 +96,7 @@ router
 /* ---- Generation provider: signed input downloads and signed status webhooks ---- */
 router.get('generation/inputs/:runId/:kind', [controllers.GenerationInputs, 'show'])
 router.post('webhooks/generation', [controllers.GenerationWebhooks, 'store'])
+router.post('webhooks/generation/:provider', [controllers.GenerationWebhooks, 'hosted'])
 
 /* ---- Development only ---- */
 router

@@ -43,6 +43,7 @@ export type ScannedRoutes = {
     'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
     'generation_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'runId': ParamValue,'kind': ParamValue} }
     'generation_webhooks.store': { paramsTuple?: []; params?: {} }
+    'generation_webhooks.hosted': { paramsTuple: [ParamValue]; params: {'provider': ParamValue} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'health.live': { paramsTuple?: []; params?: {} }
@@ -117,6 +118,7 @@ export type ScannedRoutes = {
     'task_inputs.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
     'runs.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'generation_webhooks.store': { paramsTuple?: []; params?: {} }
+    'generation_webhooks.hosted': { paramsTuple: [ParamValue]; params: {'provider': ParamValue} }
   }
   PUT: {
     'internal_users.update': { paramsTuple?: []; params?: {} }

@@ -1,6 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { SimpleMessagesProvider } from '@vinejs/vine'
-import { inputLabels, models } from '#config/models'
+import { inputLabels } from '#config/models'
+import { offeredModels } from '#services/tasks/provider_routing'
 import generationConfig from '#config/generation'
 import taskService from '#services/tasks/task_service'
 import { TaskError } from '#services/tasks/errors'
@@ -48,7 +49,7 @@ export default class TasksController {
     return view.render('pages/tasks/create', {
       title: 'New task',
       active: 'tasks',
-      models: models.map((model) => ({
+      models: offeredModels().map((model) => ({
         ...model,
         inputsText: model.inputs.map((kind) => inputLabels[kind].toLowerCase()).join(' + '),
       })),

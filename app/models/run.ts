@@ -43,6 +43,7 @@ type RunChanges = Partial<
     | 'outputKey'
     | 'outputSize'
     | 'errorMessage'
+    | 'providerError'
     | 'refundedAt'
   >
 >
@@ -178,13 +179,22 @@ export default class Run extends BaseModel {
     return this.write(changes, null, options)
   }
 
-  /** A webhook said a job changed: check it at the next tick instead of the next poll. */
-  static async checkSoon(provider: string, providerJobId: string) {
+  /**
+   * A verified webhook said a job changed: check it at the next tick instead
+   * of the next poll. `runId` (from the webhook URL we registered) also finds
+   * a run whose submit answer has not been stored yet; `webhookAt` remembers
+   * the early webhook so the run is checked as soon as its job id is stored.
+   */
+  static async checkSoon(provider: string, providerJobId: string, runId?: string) {
+    const now = sqlTime(DateTime.now())
     const [affected] = await Run.query()
       .where('provider', provider)
-      .where('providerJobId', providerJobId)
       .whereIn('status', ACTIVE_RUN_STATUSES)
-      .update({ nextCheckAt: sqlTime(DateTime.now()) })
+      .where((query) => {
+        query.where('providerJobId', providerJobId)
+        if (runId) query.orWhere((early) => early.where('id', runId).whereNull('providerJobId'))
+      })
+      .update({ nextCheckAt: now, webhookAt: now })
     return Number(affected)
   }
 

@@ -17,7 +17,7 @@ import {
 import {
   asObject,
   callJson,
-  header,
+  headerValue,
   noteUnknownStatus,
   openOutputUrl,
   statusWord,
@@ -182,7 +182,8 @@ export class FalProvider implements GenerationProvider {
       result = asObject(data)
     } catch (error) {
       /* A 4xx result (e.g. 422 with `detail`) is the request's own error. */
-      if (error instanceof ProviderError && !error.transient) return this.failed('ERROR', error.message)
+      if (error instanceof ProviderError && !error.transient)
+        return this.failed('ERROR', error.message)
       throw error
     }
     if (!result) throw new ProviderError('fal result is not an object', true)
@@ -217,10 +218,10 @@ export class FalProvider implements GenerationProvider {
   async verifyWebhook(delivery: WebhookDelivery): Promise<WebhookVerdict> {
     if (!this.options.webhooks)
       return { ok: false, status: 404, reason: 'fal webhooks are not enabled' }
-    const requestId = header(delivery.headers, 'x-fal-webhook-request-id') ?? ''
-    const userId = header(delivery.headers, 'x-fal-webhook-user-id') ?? ''
-    const timestamp = header(delivery.headers, 'x-fal-webhook-timestamp') ?? ''
-    const signature = (header(delivery.headers, 'x-fal-webhook-signature') ?? '').trim()
+    const requestId = headerValue(delivery.headers, 'x-fal-webhook-request-id') ?? ''
+    const userId = headerValue(delivery.headers, 'x-fal-webhook-user-id') ?? ''
+    const timestamp = headerValue(delivery.headers, 'x-fal-webhook-timestamp') ?? ''
+    const signature = (headerValue(delivery.headers, 'x-fal-webhook-signature') ?? '').trim()
     if (!requestId || !userId || !/^\d{1,12}$/.test(timestamp) || !signature)
       return { ok: false, status: 401, reason: 'missing X-Fal-Webhook-* headers' }
     const now = (delivery.now ?? Date.now()) / 1000

@@ -136,7 +136,9 @@ export const FAILURE_TOO_LONG = 'The generation service took too long.'
 export function customerMessage(raw: string | undefined, fallback = FAILURE_GENERIC) {
   const text = (raw ?? '').toLowerCase()
   if (/face/.test(text)) return FAILURE_NO_FACE
-  if (/(download|fetch|unreadable|decode|invalid (input|media|file)|unsupported|corrupt)/.test(text))
+  if (
+    /(download|fetch|unreadable|decode|invalid (input|media|file)|unsupported|corrupt)/.test(text)
+  )
     return FAILURE_INPUTS
   if (/(nsfw|moderation|content polic|safety)/.test(text)) return FAILURE_REJECTED
   if (/(timed? ?out|timeout)/.test(text)) return FAILURE_TOO_LONG

@@ -165,7 +165,10 @@ export async function openOutputUrl(
         : headersTimeout.signal,
     })
   } catch (error) {
-    throw new ProviderError(`${options.label}: output download failed: ${(error as Error).message}`, true)
+    throw new ProviderError(
+      `${options.label}: output download failed: ${(error as Error).message}`,
+      true
+    )
   } finally {
     clearTimeout(timer)
   }
@@ -180,7 +183,7 @@ export async function openOutputUrl(
 }
 
 /** First value of a header (Node gives arrays for repeated ones). */
-export function header(headers: Record<string, string | string[] | undefined>, name: string) {
+export function headerValue(headers: Record<string, string | string[] | undefined>, name: string) {
   const value = headers[name.toLowerCase()]
   return Array.isArray(value) ? value[0] : value
 }
@@ -192,10 +195,17 @@ export function noteUnknownStatus(provider: string, status: string) {
   const key = `${provider}:${status}`
   if (unknownStatuses.has(key)) return
   unknownStatuses.add(key)
-  logger.warn({ provider, status }, 'generation provider answered an unknown status (treated as running)')
+  logger.warn(
+    { provider, status },
+    'generation provider answered an unknown status (treated as running)'
+  )
 }
 
 /** The status word as given, shortened and printable, for the run row. */
 export function statusWord(value: unknown) {
-  return String(value ?? 'missing').replace(/[^\w.-]/g, '_').slice(0, 32) || 'missing'
+  return (
+    String(value ?? 'missing')
+      .replace(/[^\w.-]/g, '_')
+      .slice(0, 32) || 'missing'
+  )
 }

@@ -16,7 +16,7 @@ import {
 import {
   asObject,
   callJson,
-  header,
+  headerValue,
   noteUnknownStatus,
   openOutputUrl,
   statusWord,
@@ -212,9 +212,9 @@ export class ReplicateProvider implements GenerationProvider {
   async verifyWebhook(delivery: WebhookDelivery): Promise<WebhookVerdict> {
     const secret = this.options.webhookSecret
     if (!secret) return { ok: false, status: 404, reason: 'Replicate webhooks are not enabled' }
-    const id = header(delivery.headers, 'webhook-id') ?? ''
-    const timestamp = header(delivery.headers, 'webhook-timestamp') ?? ''
-    const signatures = (header(delivery.headers, 'webhook-signature') ?? '').split(' ')
+    const id = headerValue(delivery.headers, 'webhook-id') ?? ''
+    const timestamp = headerValue(delivery.headers, 'webhook-timestamp') ?? ''
+    const signatures = (headerValue(delivery.headers, 'webhook-signature') ?? '').split(' ')
     if (!id || !/^\d{1,12}$/.test(timestamp) || !signatures[0])
       return { ok: false, status: 401, reason: 'missing Standard Webhooks headers' }
     const now = (delivery.now ?? Date.now()) / 1000

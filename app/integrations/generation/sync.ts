@@ -17,7 +17,7 @@ import {
 import {
   asObject,
   callJson,
-  header,
+  headerValue,
   noteUnknownStatus,
   openOutputUrl,
   statusWord,
@@ -128,7 +128,11 @@ export class SyncProvider implements GenerationProvider {
     if (state === 'failed') {
       status.rawError = rawErrorText(word, generation.error_code, generation.error) ?? word
       const fallback =
-        word === 'REJECTED' ? FAILURE_REJECTED : word.startsWith('CANCEL') ? FAILURE_CANCELED : FAILURE_GENERIC
+        word === 'REJECTED'
+          ? FAILURE_REJECTED
+          : word.startsWith('CANCEL')
+            ? FAILURE_CANCELED
+            : FAILURE_GENERIC
       status.error = customerMessage(
         `${generation.error_code ?? ''} ${generation.error ?? ''}`,
         fallback
@@ -159,7 +163,7 @@ export class SyncProvider implements GenerationProvider {
   async verifyWebhook(delivery: WebhookDelivery): Promise<WebhookVerdict> {
     const secret = this.options.webhookSecret
     if (!secret) return { ok: false, status: 404, reason: 'sync.so webhooks are not enabled' }
-    const signature = header(delivery.headers, 'sync-signature') ?? ''
+    const signature = headerValue(delivery.headers, 'sync-signature') ?? ''
     const parts = new Map<string, string[]>()
     for (const piece of signature.split(',')) {
       const [key, ...rest] = piece.trim().split('=')

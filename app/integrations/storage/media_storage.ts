@@ -138,6 +138,16 @@ export class MediaStorage {
     return (await this.disk.getMetaData(key)).contentLength
   }
 
+  /**
+   * A presigned GET URL of `key` on object storage (S3/GCS), valid for
+   * `ttlSeconds`, for a generation provider to fetch the bytes directly.
+   * Null on local disk (the app serves its own signed URL then).
+   */
+  async presignedUrl(key: string, ttlSeconds: number) {
+    if (this.fsRoot) return null
+    return this.disk.getSignedUrl(key, { expiresIn: ttlSeconds })
+  }
+
   async exists(key: string) {
     return this.disk.exists(key)
   }

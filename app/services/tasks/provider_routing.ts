@@ -9,7 +9,7 @@ import type {
   ProviderName,
   ProviderRoute,
 } from '#integrations/generation/provider'
-import { sqlTime } from '#services/sql_time'
+import { sqlTime } from '#helpers/sql_time'
 
 /*
  * Which provider runs which model. Each model lists the hosted providers

@@ -9,9 +9,13 @@ import { uuidv7 } from '#helpers/ids'
 import { isUniqueViolation } from '#helpers/db_errors'
 import walletService from '#services/wallet_service'
 import mediaStorage from '#integrations/storage/media_storage'
+import { chooseProvider, isOffered, type RunRoute } from '#services/tasks/provider_routing'
 import { NotEnoughTokens, TaskError } from '#services/tasks/errors'
 
 export const TASKS_PER_PAGE = 20
+
+export const MODEL_UNAVAILABLE =
+  'This model cannot be run at the moment: no generation service for it is set up. Create a task with another model.'
 
 export type Quote = {
   model: ModelType | null
@@ -56,7 +60,7 @@ export class TaskService {
   }
 
   async create(userId: string, data: { name: string; model: string }) {
-    if (!findModel(data.model)) throw new TaskError('Please choose one of the listed models.')
+    if (!isOffered(data.model)) throw new TaskError('Please choose one of the listed models.')
     return Task.create({ userId, name: data.name, model: data.model, runsCount: 0 })
   }
 
@@ -122,7 +126,12 @@ export class TaskService {
    */
   async launch(userId: string, taskId: string) {
     const runId = uuidv7()
-    const outcome = await this.launchIn(userId, taskId, runId).catch((error) => {
+    /* Picked before the transaction (it reads the providers' health). */
+    const task = await this.findOwned(userId, taskId)
+    const model = findModel(task.model)
+    const route = model ? await chooseProvider(model) : null
+    if (model && !route) throw new TaskError(MODEL_UNAVAILABLE, 422, 'model_unavailable')
+    const outcome = await this.launchIn(userId, taskId, runId, route).catch((error) => {
       /* A concurrent launch won the one-active-run-per-task index: same answer as the check. */
       if (isUniqueViolation(error, 'runs.task_id')) {
         throw new TaskError(
@@ -138,7 +147,7 @@ export class TaskService {
     return outcome.run
   }
 
-  private launchIn(userId: string, taskId: string, runId: string) {
+  private launchIn(userId: string, taskId: string, runId: string, route: RunRoute | null) {
     return db.transaction(async (trx) => {
       const task = await Task.query({ client: trx })
         .where('id', String(taskId))
@@ -159,6 +168,7 @@ export class TaskService {
       const quote = this.quote(task, inputs)
       if (!quote.model)
         throw new TaskError('This model is no longer available. Create a new task.', 422)
+      if (!route) throw new TaskError(MODEL_UNAVAILABLE, 422, 'model_unavailable')
       if (quote.missing.length) {
         throw new TaskError(
           `Upload the ${quote.missing.join(' and ').toLowerCase()} first.`,
@@ -203,7 +213,7 @@ export class TaskService {
           cost,
           status: 'queued',
           inputs: used,
-          provider: generationConfig.provider,
+          provider: route.provider,
           submitAttempts: 0,
           checkFailures: 0,
           outputAttempts: 0,

@@ -9,4 +9,6 @@ export interface WorkerJob {
   /** Pause between two ticks when the previous tick found nothing to do. */
   everyMs: number
   tick(signal: AbortSignal): Promise<{ didWork: boolean } | void>
+  /** Optional: wait for work the job still has in flight (called once the loops ended). */
+  stop?(): Promise<void>
 }

@@ -75,6 +75,7 @@ export class Worker {
     this.controller.abort()
     clearInterval(this.leaseTimer)
     await Promise.allSettled(this.loops)
+    await Promise.allSettled(this.jobs.map((job) => job.stop?.()))
     this.loops = []
     if (Worker.current === this) Worker.current = undefined
     if (this.holding) await this.lease.release().catch(() => {})

@@ -25,7 +25,7 @@ async function ledgerFor(runId: string) {
 test.group('Worker with the http provider (fake generation API)', (group) => {
   freshState(group)
   let fake: FakeGenerationServer
-  let original: { provider: string; webhookSecret: string }
+  let original: { provider: string | undefined; webhookSecret: string }
 
   group.setup(async () => {
     fake = await new FakeGenerationServer(await media('video.mp4')).start()
