@@ -25,6 +25,14 @@ type DoneFile = { state: 'succeeded' | 'failed'; error?: string }
 
 /* ffmpeg processes started by this process, by job id. */
 const running = new Map<string, ChildProcess>()
+/* Jobs waiting for a render slot (at most LOCAL_MAX_RENDERS run at once), oldest first. */
+const waiting = new Map<string, JobFile>()
+/* Jobs whose render slot is taken but whose ffmpeg is not spawned yet (inputs being copied). */
+const starting = new Set<string>()
+/* The most renders seen at once (the bench checks the cap with it). */
+let peakRenders = 0
+
+const slotsInUse = () => running.size + starting.size
 
 /**
  * The embedded provider: really renders the clip with ffmpeg on this
@@ -52,8 +60,48 @@ export class LocalFfmpegProvider implements GenerationProvider {
       inputs: request.inputs.map((input) => ({ kind: input.kind, storageKey: input.storageKey })),
     }
     await writeFile(join(dir, 'job.json'), JSON.stringify(job))
-    if (!running.has(jobId)) await this.start(jobId, job)
+    if (!running.has(jobId) && !starting.has(jobId)) await this.enqueue(jobId, job)
     return { jobId }
+  }
+
+  /** Renders running now and the most seen at once (for the bench and tests). */
+  static renders() {
+    return { running: running.size, waiting: waiting.size, peak: peakRenders }
+  }
+
+  /** Starts the job now if a render slot is free, else queues it. */
+  private async enqueue(jobId: string, job: JobFile) {
+    if (slotsInUse() < generationConfig.localMaxRenders) {
+      waiting.delete(jobId)
+      await this.startInSlot(jobId, job)
+    } else {
+      waiting.set(jobId, job)
+    }
+  }
+
+  /* The slot is taken synchronously, so concurrent steps never start more than the cap. */
+  private async startInSlot(jobId: string, job: JobFile) {
+    starting.add(jobId)
+    try {
+      await this.start(jobId, job)
+    } finally {
+      starting.delete(jobId)
+    }
+  }
+
+  /** A slot came free: start the oldest waiting job. */
+  private async startNext() {
+    while (waiting.size && slotsInUse() < generationConfig.localMaxRenders) {
+      const [jobId, job] = waiting.entries().next().value!
+      waiting.delete(jobId)
+      await this.startInSlot(jobId, job).catch((error) => {
+        logger.warn({ err: error, jobId }, 'local generation could not start')
+        return this.finish(this.dir(jobId), {
+          state: 'failed',
+          error: 'The clip could not be rendered from these files.',
+        })
+      })
+    }
   }
 
   async findByReference(reference: string) {
@@ -65,12 +113,16 @@ export class LocalFfmpegProvider implements GenerationProvider {
   async getStatus(jobId: string): Promise<JobStatus> {
     const done = await this.readJson<DoneFile>(jobId, 'done.json')
     if (done) return { state: done.state, providerStatus: done.state, error: done.error }
-    if (running.has(jobId)) return { state: 'running', providerStatus: 'rendering' }
+    if (running.has(jobId) || starting.has(jobId))
+      return { state: 'running', providerStatus: 'rendering' }
+    if (waiting.has(jobId)) return { state: 'queued', providerStatus: 'waiting' }
     const job = await this.readJson<JobFile>(jobId, 'job.json')
     if (!job) return { state: 'not_found', providerStatus: 'not_found' }
     /* Interrupted by a restart: render again. */
-    await this.start(jobId, job)
-    return { state: 'running', providerStatus: 'restarted' }
+    await this.enqueue(jobId, job)
+    return running.has(jobId) || starting.has(jobId)
+      ? { state: 'running', providerStatus: 'restarted' }
+      : { state: 'queued', providerStatus: 'waiting' }
   }
 
   async openOutput(jobId: string): Promise<Readable> {
@@ -78,9 +130,11 @@ export class LocalFfmpegProvider implements GenerationProvider {
   }
 
   async cancel(jobId: string) {
+    waiting.delete(jobId)
     running.get(jobId)?.kill('SIGKILL')
     running.delete(jobId)
     await this.release(jobId)
+    await this.startNext()
   }
 
   async release(jobId: string) {
@@ -114,6 +168,7 @@ export class LocalFfmpegProvider implements GenerationProvider {
       }
     )
     running.set(jobId, child)
+    peakRenders = Math.max(peakRenders, running.size)
     await writeFile(join(dir, 'pid'), String(child.pid ?? ''))
     let stderr = ''
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -122,6 +177,7 @@ export class LocalFfmpegProvider implements GenerationProvider {
     const settle = async (code: number | null, error?: Error) => {
       if (running.get(jobId) !== child) return
       running.delete(jobId)
+      void this.startNext()
       if (code === 0) {
         await rename(output, join(dir, 'output.mp4'))
         await this.finish(dir, { state: 'succeeded' })
