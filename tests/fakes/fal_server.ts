@@ -180,19 +180,22 @@ export class FakeFalServer extends HostedProviderFake {
       wrongKey?: boolean
       requestId?: string
       signature?: string
+      body?: string
     } = {}
   ) {
     const job = this.jobs.get(id)
     if (!job) throw new Error(`no job ${id}`)
     job.webhooksSent += 1
     const [status, result] = job.phase >= 2 ? this.result(job) : [200, null]
-    const body = JSON.stringify({
-      request_id: job.id,
-      gateway_request_id: job.id,
-      status: status === 200 ? 'OK' : 'ERROR',
-      payload: status === 200 ? result : null,
-      error: status === 200 ? null : 'Invalid status code: 422',
-    })
+    const body =
+      options.body ??
+      JSON.stringify({
+        request_id: job.id,
+        gateway_request_id: job.id,
+        status: status === 200 ? 'OK' : 'ERROR',
+        payload: status === 200 ? result : null,
+        error: status === 200 ? null : 'Invalid status code: 422',
+      })
     const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000))
     const requestId = options.requestId ?? job.id
     const key = options.wrongKey

@@ -137,12 +137,13 @@ export class FakeReplicateServer extends HostedProviderFake {
       tamper?: boolean
       webhookId?: string
       signature?: string
+      body?: string
     } = {}
   ) {
     const job = this.jobs.get(id)
     if (!job) throw new Error(`no job ${id}`)
     job.webhooksSent += 1
-    const body = JSON.stringify(this.view(job))
+    const body = options.body ?? JSON.stringify(this.view(job))
     const webhookId = options.webhookId ?? `msg_${randomBytes(8).toString('hex')}`
     const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000))
     const signature =

@@ -106,12 +106,18 @@ export class FakeSyncServer extends HostedProviderFake {
 
   async sendWebhook(
     id: string,
-    options: { secret?: string; timestamp?: number; tamper?: boolean; signature?: string } = {}
+    options: {
+      secret?: string
+      timestamp?: number
+      tamper?: boolean
+      signature?: string
+      body?: string
+    } = {}
   ) {
     const job = this.jobs.get(id)
     if (!job) throw new Error(`no job ${id}`)
     job.webhooksSent += 1
-    const body = JSON.stringify(this.view(job))
+    const body = options.body ?? JSON.stringify(this.view(job))
     const t = String(options.timestamp ?? Math.floor(Date.now() / 1000))
     const v1 = syncSignature(options.secret ?? this.webhookSecret, t, body)
     const sent = options.tamper ? body.replace('"id"', '"id" ') : body
