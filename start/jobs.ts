@@ -10,5 +10,12 @@ export async function workerJobs(): Promise<WorkerJob[]> {
   const { paymentsReconcileJob } = await import('#jobs/payments_reconcile_job')
   const { GenerationRunsJob } = await import('#jobs/generation_runs_job')
   const { StagingSweepJob } = await import('#jobs/staging_sweep_job')
-  return [await dwhJob(), paymentsReconcileJob(), new GenerationRunsJob(), new StagingSweepJob()]
+  const { ResumableUploadsSweepJob } = await import('#jobs/resumable_uploads_sweep_job')
+  return [
+    await dwhJob(),
+    paymentsReconcileJob(),
+    new GenerationRunsJob(),
+    new StagingSweepJob(),
+    new ResumableUploadsSweepJob(),
+  ]
 }

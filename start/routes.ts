@@ -93,6 +93,13 @@ router
   })
   .use(middleware.auth())
 
+/* ---- Resumable uploads (tus 1.0.0; session + X-CSRF-Token; see UploadsController) ---- */
+router.post('uploads', [controllers.Uploads, 'handle']).as('uploads.create')
+router.route('uploads', ['OPTIONS'], [controllers.Uploads, 'handle']).as('uploads.options')
+router
+  .route('uploads/:id', ['HEAD', 'PATCH', 'DELETE'], [controllers.Uploads, 'handle'])
+  .as('uploads.resume')
+
 /* ---- Generation provider: signed input downloads and signed status webhooks ---- */
 router.get('generation/inputs/:runId/:kind', [controllers.GenerationInputs, 'show'])
 router.post('webhooks/generation', [controllers.GenerationWebhooks, 'store'])

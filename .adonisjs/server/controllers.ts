@@ -21,5 +21,6 @@ export const controllers = {
   TaskInputs: () => import('#controllers/task_inputs_controller'),
   Tasks: () => import('#controllers/tasks_controller'),
   Tokens: () => import('#controllers/tokens_controller'),
+  Uploads: () => import('#controllers/uploads_controller'),
   Usage: () => import('#controllers/usage_controller'),
 }

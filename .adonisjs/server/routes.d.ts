@@ -41,6 +41,9 @@ export type ScannedRoutes = {
     'task_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
     'runs.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'uploads.create': { paramsTuple?: []; params?: {} }
+    'uploads.options': { paramsTuple?: []; params?: {} }
+    'uploads.resume': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'generation_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'runId': ParamValue,'kind': ParamValue} }
     'generation_webhooks.store': { paramsTuple?: []; params?: {} }
     'generation_webhooks.hosted': { paramsTuple: [ParamValue]; params: {'provider': ParamValue} }
@@ -95,6 +98,7 @@ export type ScannedRoutes = {
     'tasks.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'task_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
     'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'uploads.resume': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'generation_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'runId': ParamValue,'kind': ParamValue} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -117,6 +121,7 @@ export type ScannedRoutes = {
     'tasks.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'task_inputs.store': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
     'runs.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'uploads.create': { paramsTuple?: []; params?: {} }
     'generation_webhooks.store': { paramsTuple?: []; params?: {} }
     'generation_webhooks.hosted': { paramsTuple: [ParamValue]; params: {'provider': ParamValue} }
   }
@@ -124,6 +129,15 @@ export type ScannedRoutes = {
     'internal_users.update': { paramsTuple?: []; params?: {} }
     'internal_balances.update': { paramsTuple?: []; params?: {} }
     'task_inputs.upload': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
+  }
+  OPTIONS: {
+    'uploads.options': { paramsTuple?: []; params?: {} }
+  }
+  PATCH: {
+    'uploads.resume': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+  }
+  DELETE: {
+    'uploads.resume': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
 }
 declare module '@adonisjs/core/types/http' {

@@ -10,10 +10,11 @@ import DomainException from '#exceptions/domain_exception'
 const SECRET_FIELDS = /password|token|_csrf|_method/i
 const MAX_ECHOED_LENGTH = 300
 
-/* HTML forms only send GET and POST: a PUT (the uploader) is a script that reads JSON. */
+/* HTML forms only send GET and POST: a PUT (the uploader) is a script that reads JSON; so is a tus client. */
 function wantsJson(ctx: HttpContext) {
   return (
     isMachineEndpoint(ctx) ||
+    ctx.request.url().startsWith('/uploads') ||
     ctx.request.accepts(['html', 'json']) === 'json' ||
     ctx.request.ajax() ||
     !['GET', 'HEAD', 'POST'].includes(ctx.request.method())

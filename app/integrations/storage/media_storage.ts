@@ -34,7 +34,7 @@ export class MediaStorage {
   }
 
   /** Local folder for work files (staged uploads, local generation jobs). */
-  scratchDir(name: 'staging' | 'generation') {
+  scratchDir(name: 'staging' | 'generation' | 'uploads') {
     const root = this.fsRoot
     return root ? join(root, '.work', name) : app.tmpPath(name)
   }

@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { open, rm } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import db from '@adonisjs/lucid/services/db'
@@ -212,6 +212,24 @@ export class UploadService {
    */
   stage(kind: InputKind, source: Readable, clientName: string): Promise<StagedUpload> {
     return receive(kind, source, clientName)
+  }
+
+  /**
+   * A file that is already complete on the local disk (a finished resumable
+   * upload): its first bytes are judged like a streamed upload's.
+   */
+  async stageComplete(kind: InputKind, path: string, clientName: string): Promise<StagedUpload> {
+    const handle = await open(path, 'r')
+    try {
+      const { size } = await handle.stat()
+      if (size === 0) throw new UploadRejected('The file is empty. Please choose another file.')
+      if (size > maxBytesFor(kind)) throw new UploadRejected(tooLargeMessage(kind), 413)
+      const head = Buffer.alloc(Math.min(size, SNIFF_BYTES))
+      await handle.read(head, 0, head.length, 0)
+      return { path, size, sniffed: await sniffType(kind, head), clientName }
+    } finally {
+      await handle.close()
+    }
   }
 
   async discard(staged: StagedUpload) {

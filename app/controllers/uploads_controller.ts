@@ -1,0 +1,57 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import { NodeRequest } from 'srvx/node'
+import { resumableUploads } from '#services/uploads/resumable_uploads'
+
+/* After answering before the body is in, the client may keep sending this long. */
+const LINGER_MS = 2000
+
+/**
+ * Resumable uploads (tus 1.0.0) at /uploads. The session authenticates,
+ * shield checks X-CSRF-Token on POST/PATCH/DELETE before this runs, and
+ * @tus/server speaks the protocol; its answer goes out through the Adonis
+ * response, so the session cookie and the security headers stay as on
+ * every other route. See app/services/uploads/resumable_uploads.ts.
+ */
+export default class UploadsController {
+  async handle(ctx: HttpContext) {
+    const { auth, request, response } = ctx
+    const user = auth.user
+    if (!user) {
+      cutOffBody(ctx)
+      return response
+        .status(401)
+        .header('Tus-Resumable', '1.0.0')
+        .send({ error: { code: 'unauthenticated', message: 'Please log in.' } })
+    }
+    const req = request.request
+    const webRequest = new NodeRequest({ req, res: response.response }) as unknown as Request
+    const answer = await resumableUploads().handle(req, user.id, webRequest)
+
+    response.status(answer.status)
+    answer.headers.forEach((value, name) => {
+      /* Adonis sets the length of what it sends; keep-alive is ours to decide. */
+      if (name !== 'content-length' && name !== 'connection') response.header(name, value)
+    })
+    const body = await answer.text()
+    if (answer.headers.get('connection') === 'close' || !req.complete) cutOffBody(ctx)
+    if (body) response.type(body.startsWith('{') ? 'application/json' : 'text/plain')
+    return response.send(body)
+  }
+}
+
+/**
+ * Answered before the request body was read to the end (refused or
+ * aborted): if the client keeps sending, the connection is closed shortly
+ * after the answer, so an oversize or unwanted body is cut off.
+ */
+function cutOffBody({ request, response }: HttpContext) {
+  const req = request.request
+  if (req.complete) return
+  response.response.once('finish', () => {
+    if (req.complete) return
+    const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS)
+    timer.unref()
+    req.once('end', () => clearTimeout(timer))
+    req.resume()
+  })
+}

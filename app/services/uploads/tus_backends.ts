@@ -1,0 +1,81 @@
+import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { FileStore } from '@tus/file-store'
+import type { DataStore, Upload } from '@tus/server'
+import type { InputKind } from '#config/models'
+import mediaStorage from '#integrations/storage/media_storage'
+import Task from '#models/task'
+import type TaskInput from '#models/task_input'
+import uploadService from '#services/tasks/upload_service'
+
+/* tus `expiration`: an upload must complete within this long after its creation. */
+export const UPLOAD_EXPIRY_MS = 24 * 60 * 60 * 1000
+
+export type FinishedUpload = { id: string; taskId: string; kind: InputKind; fileName: string }
+
+/**
+ * Where the bytes of resumable uploads go, and how a finished one becomes
+ * a task's input. Either way the tus bytes are gone afterwards (moved into
+ * the input, or deleted when the file is refused).
+ */
+export interface TusBackend {
+  store: DataStore
+  /** Runs the usual checks and makes the file the task's input; throws TaskError when refused. */
+  complete(upload: FinishedUpload): Promise<TaskInput>
+  /** Deletes an unfinished upload's bytes and bookkeeping (terminated or swept). */
+  remove(id: string): Promise<void>
+  /** The request that finished `id` has been answered. */
+  release(id: string): void
+}
+
+/**
+ * fs disk: the tus folder sits inside the storage root, so an accepted
+ * upload is renamed into place (no second copy), like a staged upload.
+ */
+export class FileBackend implements TusBackend {
+  readonly directory = mediaStorage.scratchDir('uploads')
+  readonly store = new FinishingFileStore({
+    directory: this.directory,
+    expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS,
+  })
+
+  async complete(upload: FinishedUpload) {
+    const path = join(this.directory, upload.id)
+    const finished = await this.store.getUpload(upload.id)
+    this.store.finished.set(upload.id, finished)
+    try {
+      const task = await Task.findOrFail(upload.taskId)
+      const staged = await uploadService.stageComplete(upload.kind, path, upload.fileName)
+      /* accept() moves the file into storage, or removes it when refused. */
+      return await uploadService.accept(task, upload.kind, staged)
+    } finally {
+      await rm(path, { force: true })
+      await this.store.configstore.delete(upload.id)
+    }
+  }
+
+  release(id: string) {
+    this.store.finished.delete(id)
+  }
+
+  async remove(id: string) {
+    await rm(join(this.directory, id), { force: true })
+    await this.store.configstore.delete(id)
+  }
+}
+
+/**
+ * @tus/server reads an upload once more after its finish hook (for the
+ * Upload-Expires header of a creation-with-upload); by then the file has
+ * become the task's input. Until the request ends, that read gets the
+ * finished upload as it was. `release(id)` forgets it.
+ */
+class FinishingFileStore extends FileStore {
+  readonly finished = new Map<string, Upload>()
+
+  async getUpload(id: string) {
+    return this.finished.get(id) ?? super.getUpload(id)
+  }
+}
+
+export type { Upload }
