@@ -112,4 +112,15 @@ export default await Env.create(new URL('../', import.meta.url), {
   BIGQUERY_CREDENTIALS_JSON: Env.schema.string.optional(),
   BIGQUERY_API_ENDPOINT: Env.schema.string.optional({ format: 'url', tld: false }),
   GTM_ID: Env.schema.string.optional(),
+  /* GA4 measurement id for `node ace gtm:export` (G-XXXXXXX); GA itself lives in the GTM container */
+  GA_MEASUREMENT_ID: (name: string, value?: string) => {
+    if (value && !/^G-[A-Z0-9]{4,16}$/.test(value)) {
+      throw new Error(`${name} must look like G-XXXXXXX, got ${JSON.stringify(value)}`)
+    }
+    return value || undefined
+  },
+  /* The landing site's URL (e.g. https://vgen.com): GA links it with APP_URL (cross-domain) */
+  LANDING_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  /* Consent Mode v2 default before the visitor chooses: denied (default) or granted */
+  CONSENT_DEFAULT: Env.schema.enum.optional(['denied', 'granted'] as const),
 })
