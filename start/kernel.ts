@@ -11,6 +11,8 @@ server.use([
 ])
 
 router.use([
+  /* Before the bodyparser: refuses compressed bodies before they are read. */
+  () => import('#middleware/body_encoding_middleware'),
   () => import('@adonisjs/core/bodyparser_middleware'),
   () => import('@adonisjs/session/session_middleware'),
   () => import('@adonisjs/shield/shield_middleware'),

@@ -148,7 +148,9 @@ export default class HttpExceptionHandler extends ExceptionHandler {
         .status(error.status)
         .send({ error: { code: error.jsonCode, message: error.message } })
     }
-    if (error.status === 404 || ['GET', 'HEAD'].includes(ctx.request.method())) {
+    /* A missing resource, a page request, or a request refused before its body was read. */
+    const rendersPage = (error as { rendersPage?: boolean }).rendersPage === true
+    if (error.status === 404 || rendersPage || ['GET', 'HEAD'].includes(ctx.request.method())) {
       return super.handle(error, ctx)
     }
     const [key, value] = error.flashMessage()
