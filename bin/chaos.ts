@@ -42,7 +42,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { FakeApay } from '../tests/fakes/apay_server.js'
 import { FakeBigQueryServer } from '../tests/fakes/bigquery_server.js'
-import type { FakeGenerationServer, FakeMode } from '../tests/fakes/generation_server.js'
+import { FakeGenerationServer, type FakeMode } from '../tests/fakes/generation_server.js'
 import { updateBenchmarkSection } from './bench/report.js'
 import { AppProcesses, type Role } from './chaos/apps.js'
 import { counts, runChecks, stagingCheck, type Check } from './chaos/checks.js'
@@ -112,16 +112,9 @@ function makeMedia(dir: string) {
   return { video, audio }
 }
 
-/** The generation fake; its module reads the app's env schema, so it needs these set. */
+/** The generation API fake, each job with a random fate. */
 async function startGeneration(outputFile: string) {
-  process.env.NODE_ENV ??= 'test'
-  process.env.PORT ??= '0'
-  process.env.HOST ??= '127.0.0.1'
-  process.env.APP_KEY ??= randomBytes(24).toString('hex')
-  process.env.APP_URL ??= 'http://127.0.0.1'
-  process.env.LOG_LEVEL ??= 'error'
-  const { FakeGenerationServer: Server } = await import('../tests/fakes/generation_server.js')
-  const fake = await new Server(outputFile).start()
+  const fake = await new FakeGenerationServer(outputFile).start()
   /* Each job picks its fate at submit: mostly fine, some fail, some are lost, some outputs expire once. */
   const fates: [FakeMode, number][] = [
     ['succeed', 0.7],
@@ -182,7 +175,8 @@ const env: NodeJS.ProcessEnv = {
   TRUSTED_PROXIES: '127.0.0.1',
   PAYMENT_GATEWAY: 'apay',
   APAY_API_URL: apay.url,
-  APAY_TOKEN: apay.token,
+  /* The shop's prod token: APAY_ENVIRONMENT defaults to prod in production. */
+  APAY_TOKEN: apay.prodToken,
   APAY_TIMEOUT_MS: '5000',
   GENERATION_PROVIDER: provider,
   GENERATION_API_URL: generation?.url ?? '',

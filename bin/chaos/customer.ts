@@ -278,7 +278,7 @@ export class Customer {
       /* apay's postback and the customer's return race, as they do for real. */
       const [status] = await Promise.all([
         this.returnFromCheckout(orderId, paymentId, outcome),
-        this.deliverPostback(payment.body.postbackUrl, paymentId, outcome),
+        this.deliverPostback(payment.body.postbackUrl, paymentId),
       ])
       if (status === 'paid') {
         this.stats.ordersPaid += 1
@@ -289,7 +289,7 @@ export class Customer {
   }
 
   /** The provider's side: POST the postback until the app takes it (apay retries too). */
-  private async deliverPostback(url: string, paymentId: string, status: string) {
+  private async deliverPostback(url: string, paymentId: string) {
     await sleep(this.world.random() * 1500)
     let pause = 500
     while (Date.now() < this.world.giveUpAt) {
@@ -297,7 +297,7 @@ export class Customer {
         const response = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ paymentId, status }),
+          body: JSON.stringify(this.world.apay.postbackFor(paymentId)),
           signal: AbortSignal.timeout(30_000),
         })
         await response.body?.cancel()

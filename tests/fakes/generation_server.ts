@@ -3,7 +3,6 @@ import type { Socket } from 'node:net'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { webhookSignature } from '#services/tasks/signing'
 
 /*
  * A fake of the company's generation API (docs/generation-api.md) over real
@@ -234,6 +233,8 @@ export class FakeGenerationServer {
     if (!job?.webhookUrl) throw new Error('job has no webhook URL')
     const body = JSON.stringify({ id: job.id, status: job.status })
     const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000))
+    /* Loaded here, not at the top: the fake also runs outside the app (npm run chaos). */
+    const { webhookSignature } = await import('#services/tasks/signing')
     const signature = webhookSignature(options.secret ?? this.webhookSecret, timestamp, body)
     const target = this.inputBase
       ? new URL(new URL(job.webhookUrl).pathname, this.inputBase)
