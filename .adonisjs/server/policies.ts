@@ -1,3 +1,4 @@
 export const policies = {
+  TaskPolicy: () => import('#policies/task_policy'),
 }
 

@@ -8,7 +8,10 @@ import { packChoiceValidator } from '#validators/tokens'
 /** A user's own order, else 404 (another user's order does not exist for them). */
 async function ownOrder({ auth, params }: HttpContext) {
   const user = auth.getUserOrFail()
-  return PaymentOrder.query().where('id', String(params.id)).where('user_id', user.id).firstOrFail()
+  return PaymentOrder.query()
+    .withScopes((scopes) => scopes.ownedBy(user))
+    .where('id', String(params.id))
+    .firstOrFail()
 }
 
 /**

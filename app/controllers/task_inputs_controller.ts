@@ -1,5 +1,4 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { Exception } from '@adonisjs/core/exceptions'
 import type { InputKind } from '#config/models'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
@@ -8,7 +7,9 @@ import uploadService, {
   tooLargeMessage,
   type StagedUpload,
 } from '#services/tasks/upload_service'
-import { TaskError, UploadRejected } from '#services/tasks/errors'
+import DomainException from '#exceptions/domain_exception'
+import { UploadRejectedException } from '#exceptions/task_exceptions'
+import TaskPolicy from '#policies/task_policy'
 import { INCOMPLETE_UPLOAD, readFilePart } from '#services/tasks/multipart_file'
 import { sendStoredFile } from '#presenters/media_response'
 import { inputView } from '#presenters/tasks'
@@ -40,17 +41,6 @@ function cutOffBody({ request, response }: HttpContext) {
   })
 }
 
-function reply(ctx: HttpContext, taskId: string, error: TaskError, json = wantsJson(ctx)) {
-  cutOffBody(ctx)
-  if (json) {
-    return ctx.response
-      .status(error.status)
-      .send({ error: { code: error.code, message: error.message } })
-  }
-  ctx.session.flash('error', error.message)
-  return ctx.response.redirect(`/tasks/${taskId}`)
-}
-
 /** The original file name sent with a raw upload: URL-encoded, as header values are ASCII. */
 function headerFileName(value: string | undefined) {
   if (!value) return ''
@@ -76,7 +66,7 @@ export default class TaskInputsController {
     const type = request.header('content-type')
     return this.receive(ctx, 0, true, async (kind) => {
       if (type && !request.is(RAW_TYPES)) {
-        throw new UploadRejected(
+        throw new UploadRejectedException(
           'Send the file itself as the request body (Content-Type: application/octet-stream).',
           415
         )
@@ -107,45 +97,41 @@ export default class TaskInputsController {
     })
   }
 
-  /** Shared by both uploads: owner and slot check, early size check, staging, probe, store. */
+  /**
+   * Shared by both uploads: owner, slot and policy check, early size check,
+   * staging, probe, store. Refusals are exceptions the handler renders (JSON
+   * for the uploader, a flash message on the task page for the form).
+   */
   private async receive(ctx: HttpContext, overhead: number, json: boolean, stage: Stager) {
-    const { request, response, auth, params, session } = ctx
-    const user = auth.getUserOrFail()
-    let target: Awaited<ReturnType<typeof uploadService.assertCanUpload>>
+    const { request, response, auth, params, session, bouncer } = ctx
     try {
-      target = await uploadService.assertCanUpload(user.id, params.id, params.kind)
-    } catch (error) {
-      if (error instanceof TaskError && error.status !== 404)
-        return reply(ctx, params.id, error, json)
-      cutOffBody(ctx)
-      throw error instanceof TaskError ? new Exception(error.message, { status: 404 }) : error
-    }
-    const { task, kind } = target
+      const task = await taskService.findOwned(auth.getUserOrFail(), params.id)
+      const kind = uploadService.inputKindOf(task, params.kind)
+      await bouncer.with(TaskPolicy).authorize('replaceInput', task)
 
-    const declared = Number(request.header('content-length'))
-    if (Number.isFinite(declared) && declared > maxBytesFor(kind) + overhead) {
-      return reply(ctx, task.id, new UploadRejected(tooLargeMessage(kind), 413), json)
-    }
+      const declared = Number(request.header('content-length'))
+      if (Number.isFinite(declared) && declared > maxBytesFor(kind) + overhead) {
+        throw new UploadRejectedException(tooLargeMessage(kind), 413)
+      }
+      let staged: StagedUpload | null
+      try {
+        staged = await stage(kind)
+      } catch (error) {
+        /* Not a refusal while reading the body: the client went away or sent a broken body. */
+        throw error instanceof DomainException
+          ? error
+          : new UploadRejectedException(INCOMPLETE_UPLOAD, 400)
+      }
+      if (!staged) throw new UploadRejectedException('Please choose a file to upload.')
 
-    let staged: StagedUpload | null
-    try {
-      staged = await stage(kind)
-    } catch (error) {
-      if (error instanceof TaskError) return reply(ctx, task.id, error, json)
-      /* The client went away or sent a broken body. */
-      const broken = new UploadRejected(INCOMPLETE_UPLOAD, 400)
-      return reply(ctx, task.id, broken, json)
-    }
-    if (!staged)
-      return reply(ctx, task.id, new UploadRejected('Please choose a file to upload.'), json)
-
-    try {
       const input = await uploadService.accept(task, kind, staged)
       if (json) return response.status(201).send({ input: inputView(input) })
       session.flash('success', `${input.kind === 'video' ? 'Video' : 'Audio'} uploaded.`)
       return response.redirect(`/tasks/${task.id}`)
     } catch (error) {
-      if (error instanceof TaskError) return reply(ctx, task.id, error, json)
+      cutOffBody(ctx)
+      /* A refusal goes back to the task page, where the form without JavaScript is. */
+      if (error instanceof DomainException) error.redirectTo ??= `/tasks/${params.id}`
       throw error
     }
   }
@@ -154,7 +140,7 @@ export default class TaskInputsController {
   async show(ctx: HttpContext) {
     const { auth, params } = ctx
     const user = auth.getUserOrFail()
-    const task = await taskService.findOwned(user.id, params.id)
+    const task = await taskService.findOwned(user, params.id)
     const input = await TaskInput.query()
       .where('taskId', task.id)
       .where('kind', String(params.kind))

@@ -1,27 +1,19 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { SimpleMessagesProvider } from '@vinejs/vine'
 import { inputLabels } from '#config/models'
 import { offeredModels } from '#services/tasks/provider_routing'
 import generationConfig from '#config/generation'
 import taskService from '#services/tasks/task_service'
-import { TaskError } from '#services/tasks/errors'
 import { formatBytes, formatSeconds } from '#helpers/formatting'
 import { createTaskValidator, renameTaskValidator } from '#validators/tasks'
-import { pageNumber } from '#presenters/pagination'
+import { pageNumber } from '#validators/pagination'
 import { inputView, runJson, statusLabel, taskStatus } from '#presenters/tasks'
-
-const messages = new SimpleMessagesProvider({
-  'name.required': 'Please give the task a name.',
-  'name.maxLength': 'Must be at most {{ max }} characters.',
-  'model.required': 'Please choose a model.',
-  'model.enum': 'Please choose one of the listed models.',
-})
+import TaskPolicy from '#policies/task_policy'
 
 export default class TasksController {
   /** The dashboard: the user's tasks, newest first. */
   async index({ view, auth, request }: HttpContext) {
     const user = auth.getUserOrFail()
-    const { tasks, latestRun } = await taskService.list(user.id, pageNumber(request.qs().page))
+    const { tasks, latestRun } = await taskService.list(user, await pageNumber(request.qs()))
     tasks.baseUrl('/tasks')
     const rows = tasks.all().map((task) => {
       const latest = latestRun(task)
@@ -58,7 +50,7 @@ export default class TasksController {
 
   async store({ request, response, auth, session }: HttpContext) {
     const user = auth.getUserOrFail()
-    const data = await request.validateUsing(createTaskValidator, { messagesProvider: messages })
+    const data = await request.validateUsing(createTaskValidator)
     const task = await taskService.create(user.id, data)
     session.flash('success', 'Task created. Upload its files, then launch it.')
     return response.redirect(`/tasks/${task.id}`)
@@ -66,7 +58,7 @@ export default class TasksController {
 
   async show({ view, auth, params }: HttpContext) {
     const user = auth.getUserOrFail()
-    const task = await taskService.findOwned(user.id, params.id)
+    const task = await taskService.findOwned(user, params.id)
     const [inputs, runs] = await Promise.all([taskService.inputsOf(task), taskService.runsOf(task)])
     const quote = taskService.quote(task, inputs)
     const latest = runs[0] ?? null
@@ -106,7 +98,7 @@ export default class TasksController {
   /** Small JSON the task page polls while a run is active (GET: never writes). */
   async status({ auth, params, response }: HttpContext) {
     const user = auth.getUserOrFail()
-    const task = await taskService.findOwned(user.id, params.id)
+    const task = await taskService.findOwned(user, params.id)
     const runs = await taskService.runsOf(task)
     const latest = runs[0] ?? null
     const status = taskStatus(latest)
@@ -121,27 +113,21 @@ export default class TasksController {
     }
   }
 
-  async update({ request, response, auth, params, session }: HttpContext) {
-    const user = auth.getUserOrFail()
-    await taskService.findOwned(user.id, params.id)
-    const { name } = await request.validateUsing(renameTaskValidator, {
-      messagesProvider: messages,
-    })
-    await taskService.rename(user.id, params.id, name)
+  async update({ request, response, auth, params, session, bouncer }: HttpContext) {
+    const task = await taskService.findOwned(auth.getUserOrFail(), params.id)
+    await bouncer.with(TaskPolicy).authorize('rename', task)
+    const { name } = await request.validateUsing(renameTaskValidator)
+    await taskService.rename(task, name)
     session.flash('success', 'Task renamed.')
-    return response.redirect(`/tasks/${params.id}`)
+    return response.redirect(`/tasks/${task.id}`)
   }
 
-  async destroy({ response, auth, params, session }: HttpContext) {
-    const user = auth.getUserOrFail()
-    try {
-      const task = await taskService.delete(user.id, params.id)
-      session.flash('success', `Task "${task.name}" deleted.`)
-      return response.redirect('/tasks')
-    } catch (error) {
-      if (!(error instanceof TaskError)) throw error
-      session.flash('error', error.message)
-      return response.redirect(`/tasks/${params.id}`)
-    }
+  /** Refused while a run is active (TaskPolicy): the message shows on the task page. */
+  async destroy({ response, auth, params, session, bouncer }: HttpContext) {
+    const task = await taskService.findOwned(auth.getUserOrFail(), params.id)
+    await bouncer.with(TaskPolicy).authorize('delete', task)
+    await taskService.delete(task)
+    session.flash('success', `Task "${task.name}" deleted.`)
+    return response.redirect('/tasks')
   }
 }

@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import PaymentOrder from '#models/payment_order'
 import { orderView, packCards } from '#presenters/billing'
-import { pageNumber } from '#presenters/pagination'
+import { pageNumber } from '#validators/pagination'
 
 const ORDERS_PER_PAGE = 10
 
@@ -10,10 +10,10 @@ export default class TokensController {
   async index({ view, auth, request }: HttpContext) {
     const user = auth.getUserOrFail()
     const orders = await PaymentOrder.query()
-      .where('user_id', user.id)
+      .withScopes((scopes) => scopes.ownedBy(user))
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .paginate(pageNumber(request.qs().page), ORDERS_PER_PAGE)
+      .paginate(await pageNumber(request.qs()), ORDERS_PER_PAGE)
     orders.baseUrl(request.url())
     return view.render('pages/tokens/index', {
       title: 'Tokens',

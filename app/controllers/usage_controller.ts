@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import LedgerEntry from '#models/ledger_entry'
 import { ledgerRow } from '#presenters/billing'
-import { pageNumber } from '#presenters/pagination'
+import { pageNumber } from '#validators/pagination'
 
 const ROWS_PER_PAGE = 25
 
@@ -10,10 +10,10 @@ export default class UsageController {
   async index({ view, auth, request }: HttpContext) {
     const user = auth.getUserOrFail()
     const entries = await LedgerEntry.query()
-      .where('user_id', user.id)
+      .withScopes((scopes) => scopes.ownedBy(user))
       .where('status', 'applied')
       .orderBy('id', 'desc')
-      .paginate(pageNumber(request.qs().page), ROWS_PER_PAGE)
+      .paginate(await pageNumber(request.qs()), ROWS_PER_PAGE)
     entries.baseUrl(request.url())
     return view.render('pages/usage/index', {
       title: 'Usage',

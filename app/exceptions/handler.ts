@@ -4,7 +4,9 @@ import type { StatusPageRange, StatusPageRenderer } from '@adonisjs/core/types/h
 import { errors as vineErrors } from '@vinejs/vine'
 import { errors as limiterErrors } from '@adonisjs/limiter'
 import { errors as shieldErrors } from '@adonisjs/shield'
+import { errors as bouncerErrors } from '@adonisjs/bouncer'
 import DomainException from '#exceptions/domain_exception'
+import { Refusal } from '#exceptions/refusal'
 
 /* Request fields never echoed back into a form (or into the session cookie). */
 const SECRET_FIELDS = /password|token|_csrf|_method/i
@@ -106,6 +108,13 @@ export default class HttpExceptionHandler extends ExceptionHandler {
       return this.renderThrottled(error, ctx)
     }
     if (error instanceof DomainException) return this.renderDomainError(error, ctx)
+    /* A policy's refusal (TaskPolicy) carries the domain exception the user sees. */
+    if (
+      error instanceof bouncerErrors.E_AUTHORIZATION_FAILURE &&
+      error.response instanceof Refusal
+    ) {
+      return this.renderDomainError(error.response.exception, ctx)
+    }
     /* Shield answers a bad CSRF token with a redirect; a script (e.g. the uploader) needs a 403 it can show. */
     if (error instanceof shieldErrors.E_BAD_CSRF_TOKEN && wantsJson(ctx)) {
       return ctx.response.status(403).send({

@@ -1,5 +1,6 @@
 import { BaseModel, column } from '@adonisjs/lucid/orm'
 import { DateTime } from 'luxon'
+import { ownedByScope } from '#models/scopes/owned_by'
 
 export const LEDGER_ACTIONS = ['topup', 'used', 'manual', 'refund'] as const
 export type LedgerAction = (typeof LEDGER_ACTIONS)[number]
@@ -7,6 +8,9 @@ export type LedgerStatus = 'applied' | 'rejected'
 
 /** One row of the token ledger. Written only by WalletService. */
 export default class LedgerEntry extends BaseModel {
+  /** `withScopes((s) => s.ownedBy(user))`: this user's rows only. */
+  static ownedBy = ownedByScope<typeof LedgerEntry>()
+
   @column({ isPrimary: true })
   declare id: number
 

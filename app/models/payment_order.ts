@@ -1,6 +1,7 @@
 import { BaseModel, beforeCreate, column } from '@adonisjs/lucid/orm'
 import { DateTime } from 'luxon'
 import { uuidv7 } from '#helpers/ids'
+import { ownedByScope } from '#models/scopes/owned_by'
 
 export const ORDER_STATUSES = ['pending', 'paid', 'failed', 'expired'] as const
 export type OrderStatus = (typeof ORDER_STATUSES)[number]
@@ -10,6 +11,9 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number]
  * once, through BillingService's conditional updates only.
  */
 export default class PaymentOrder extends BaseModel {
+  /** `withScopes((s) => s.ownedBy(user))`: this user's rows only. */
+  static ownedBy = ownedByScope<typeof PaymentOrder>()
+
   static selfAssignPrimaryKey = true
 
   @column({ isPrimary: true })

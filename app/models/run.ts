@@ -1,10 +1,12 @@
-import { BaseModel, belongsTo, column } from '@adonisjs/lucid/orm'
+import { BaseModel, belongsTo, column, scope } from '@adonisjs/lucid/orm'
 import type { BelongsTo } from '@adonisjs/lucid/types/relations'
+import type { ModelQueryBuilderContract } from '@adonisjs/lucid/types/model'
 import { DateTime } from 'luxon'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import type { InputKind } from '#config/models'
 import Task from '#models/task'
 import { sqlTime } from '#helpers/sql_time'
+import { ownedByScope } from '#models/scopes/owned_by'
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
 export type RunStatus = (typeof RUN_STATUSES)[number]
@@ -66,6 +68,14 @@ export type RunInput = {
 }
 
 export default class Run extends BaseModel {
+  /** `withScopes((s) => s.ownedBy(user))`: this user's rows only. */
+  static ownedBy = ownedByScope<typeof Run>()
+
+  /** Runs still queued or running (at most one per task, by a unique index). */
+  static active = scope((query: ModelQueryBuilderContract<typeof Run>) => {
+    query.whereIn('runs.status', ACTIVE_RUN_STATUSES)
+  })
+
   static selfAssignPrimaryKey = true
 
   @column({ isPrimary: true })

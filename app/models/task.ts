@@ -1,12 +1,25 @@
-import { BaseModel, beforeCreate, column, hasMany } from '@adonisjs/lucid/orm'
+import { BaseModel, beforeCreate, column, hasMany, scope } from '@adonisjs/lucid/orm'
 import type { HasMany } from '@adonisjs/lucid/types/relations'
+import type { ModelQueryBuilderContract } from '@adonisjs/lucid/types/model'
 import { DateTime } from 'luxon'
 import { uuidv7 } from '#helpers/ids'
 import { findModel } from '#config/models'
 import TaskInput from '#models/task_input'
 import Run from '#models/run'
+import { ownedByScope } from '#models/scopes/owned_by'
 
 export default class Task extends BaseModel {
+  /** `withScopes((s) => s.ownedBy(user))`: this user's rows only. */
+  static ownedBy = ownedByScope<typeof Task>()
+
+  /**
+   * Tasks without an active run: what delete, launch and replacing an input
+   * need (TaskPolicy). In a transaction it is also the race check.
+   */
+  static idle = scope((query: ModelQueryBuilderContract<typeof Task>) => {
+    query.whereDoesntHave('runs', (runs) => runs.withScopes((scopes) => scopes.active()))
+  })
+
   static selfAssignPrimaryKey = true
 
   @column({ isPrimary: true })

@@ -81,7 +81,7 @@ export class AccountService {
     await db.transaction(async (trx) => {
       if (purpose === 'reset') {
         await AccountToken.query({ client: trx })
-          .where('user_id', user.id)
+          .withScopes((scopes) => scopes.ownedBy(user))
           .where('purpose', 'reset')
           .whereNull('used_at')
           .delete()
@@ -163,7 +163,7 @@ export class AccountService {
     user.sessionVersion += 1
     await user.save()
     await AccountToken.query({ client: trx })
-      .where('user_id', user.id)
+      .withScopes((scopes) => scopes.ownedBy(user))
       .where('purpose', 'reset')
       .whereNull('used_at')
       .delete()

@@ -88,7 +88,7 @@ export class AdminService {
   /** Balance, status and the last ledger rows (applied and refused), for `user:show`. */
   async describe(user: User, rows = 10) {
     const entries = await LedgerEntry.query()
-      .where('user_id', user.id)
+      .withScopes((scopes) => scopes.ownedBy(user))
       .orderBy('id', 'desc')
       .limit(rows)
     const orders = await db.from('payment_orders').where('user_id', user.id).count('* as total')

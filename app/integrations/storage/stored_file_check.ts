@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto'
 import { Transform } from 'node:stream'
+import { Exception } from '@adonisjs/core/exceptions'
 
 /**
  * The store kept something other than what was sent (another size or
  * another MD5). The object has already been deleted; the upload service
  * turns this into a message for the uploader.
  */
-export class StoredFileMismatch extends Error {
+export class StoredFileMismatch extends Exception {
+  static status = 502
+  static code = 'E_STORED_FILE_MISMATCH'
+
   constructor(
     readonly key: string,
     readonly detail: string

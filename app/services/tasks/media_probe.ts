@@ -4,7 +4,7 @@ import { promisify } from 'node:util'
 import { fileTypeFromBuffer } from 'file-type'
 import generationConfig from '#config/generation'
 import type { InputKind } from '#config/models'
-import { UploadRejected } from '#services/tasks/errors'
+import { UploadRejectedException } from '#exceptions/task_exceptions'
 import { formatSeconds } from '#helpers/formatting'
 
 const run = promisify(execFile)
@@ -48,26 +48,26 @@ type FfprobeStream = {
 
 /**
  * Judges a file's first bytes: the real type, whatever its name says. Throws
- * UploadRejected with a message for the user when it does not fit the slot.
+ * UploadRejectedException with a message for the user when it does not fit the slot.
  */
 export async function sniffType(kind: InputKind, head: Buffer): Promise<Sniffed> {
   const type = await fileTypeFromBuffer(head)
   if (!type) {
-    throw new UploadRejected(
+    throw new UploadRejectedException(
       kind === 'video'
         ? 'This file is not a video we can read. Please upload an MP4, MOV, WebM or MKV video.'
         : 'This file is not an audio file we can read. Please upload an MP3, M4A, WAV, OGG or FLAC file.'
     )
   }
   if (kind === 'video' && !VIDEO_TYPES.has(type.ext)) {
-    throw new UploadRejected(
+    throw new UploadRejectedException(
       type.mime.startsWith('audio/')
         ? 'This is an audio file. Please upload it in the Audio slot and choose a video here.'
         : `A ${type.ext.toUpperCase()} file is not a video. Please upload an MP4, MOV, WebM or MKV video.`
     )
   }
   if (kind === 'audio' && !AUDIO_TYPES.has(type.ext)) {
-    throw new UploadRejected(
+    throw new UploadRejectedException(
       VIDEO_TYPES.has(type.ext)
         ? 'This is a video file. Please upload an audio file (MP3, M4A, WAV, OGG or FLAC) here.'
         : `A ${type.ext.toUpperCase()} file is not audio. Please upload an MP3, M4A, WAV, OGG or FLAC file.`
@@ -121,45 +121,45 @@ export async function probeMedia(
     stderr = result.stderr
     info = JSON.parse(result.stdout)
   } catch {
-    throw new UploadRejected(DAMAGED)
+    throw new UploadRejectedException(DAMAGED)
   }
   const streams = info.streams ?? []
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic)
   const audio = streams.find((s) => s.codec_type === 'audio')
 
   if (kind === 'video' && !video) {
-    throw new UploadRejected(
+    throw new UploadRejectedException(
       audio
         ? 'This file has sound but no picture. Please upload it in the Audio slot and choose a video here.'
         : 'This file has no video stream. Please upload a video.'
     )
   }
   if (kind === 'audio' && !audio)
-    throw new UploadRejected('This file has no audio stream. Please upload an audio file.')
+    throw new UploadRejectedException('This file has no audio stream. Please upload an audio file.')
   if (kind === 'audio' && video) {
-    throw new UploadRejected(
+    throw new UploadRejectedException(
       'This is a video file. Please upload an audio file (MP3, M4A, WAV, OGG or FLAC) here.'
     )
   }
 
   const duration = Number(info.format?.duration)
-  if (!Number.isFinite(duration) || duration <= 0) throw new UploadRejected(DAMAGED)
+  if (!Number.isFinite(duration) || duration <= 0) throw new UploadRejectedException(DAMAGED)
   const max = generationConfig.uploads.maxDurationSeconds
   if (duration > max) {
-    throw new UploadRejected(
+    throw new UploadRejectedException(
       `This file is ${formatSeconds(duration)} long; the limit is ${formatSeconds(max)}. Please trim it and re-upload.`
     )
   }
 
-  if (CUT_SHORT.test(stderr)) throw new UploadRejected(DAMAGED)
+  if (CUT_SHORT.test(stderr)) throw new UploadRejectedException(DAMAGED)
   if (ISO_BMFF.has(sniffed.ext) && (await isoBoxesTruncated(path)))
-    throw new UploadRejected(DAMAGED)
+    throw new UploadRejectedException(DAMAGED)
   const packets = info.packets ?? []
   if (packets.length) {
     const last = Math.max(
       ...packets.map((p) => Number(p.pts_time ?? 0) + Number(p.duration_time ?? 0))
     )
-    if (last < duration - Math.max(1, duration * 0.05)) throw new UploadRejected(DAMAGED)
+    if (last < duration - Math.max(1, duration * 0.05)) throw new UploadRejectedException(DAMAGED)
   }
 
   return {

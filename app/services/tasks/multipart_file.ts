@@ -1,7 +1,7 @@
 import busboy from 'busboy'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
-import { UploadRejected } from '#services/tasks/errors'
+import { UploadRejectedException } from '#exceptions/task_exceptions'
 import { bodyGone } from '#services/tasks/upload_service'
 
 export const INCOMPLETE_UPLOAD = 'The upload did not complete. Please try again.'
@@ -32,7 +32,7 @@ function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown
  * destroyed, which destroys the file part with an error that `stage`
  * handles (closing its fd and removing its file).
  *
- * A cut, reset or malformed body rejects with a 400 UploadRejected. When
+ * A cut, reset or malformed body rejects with a 400 UploadRejectedException. When
  * `stage` fails (too large, wrong type) its error wins, the parser stops
  * and the rest of the body is drained, so the answer gets through.
  */
@@ -53,7 +53,7 @@ export async function readFilePart<T>(
       req.on('error', ignore)
       req.resume()
       parser?.destroy(new Error('upload incomplete'))
-      reject(new UploadRejected(INCOMPLETE_UPLOAD, 400))
+      reject(new UploadRejectedException(INCOMPLETE_UPLOAD, 400))
     }
     /* The staging failed (and answers): stop parsing, drop the rest of the body. */
     const stop = () => {

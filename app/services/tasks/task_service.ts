@@ -4,18 +4,26 @@ import generationConfig from '#config/generation'
 import { findModel, runCost, inputLabels, type ModelType } from '#config/models'
 import Task from '#models/task'
 import TaskInput from '#models/task_input'
-import Run, { ACTIVE_RUN_STATUSES, type RunInput } from '#models/run'
+import Run, { type RunInput } from '#models/run'
+import type { Owner } from '#models/scopes/owned_by'
 import { uuidv7 } from '#helpers/ids'
 import { isUniqueViolation } from '#helpers/db_errors'
 import walletService from '#services/wallet_service'
 import mediaStorage from '#integrations/storage/media_storage'
 import { chooseProvider, isOffered, type RunRoute } from '#services/tasks/provider_routing'
-import { NotEnoughTokens, TaskError } from '#services/tasks/errors'
+import {
+  InputsMissingException,
+  LaunchWhileActiveException,
+  ModelUnavailableException,
+  NoProviderException,
+  NotEnoughTokensException,
+  RunActiveException,
+  UnknownModelException,
+} from '#exceptions/task_exceptions'
 
 export const TASKS_PER_PAGE = 20
 
-export const MODEL_UNAVAILABLE =
-  'This model cannot be run at the moment: no generation service for it is set up. Create a task with another model.'
+export { MODEL_UNAVAILABLE } from '#exceptions/task_exceptions'
 
 export type Quote = {
   model: ModelType | null
@@ -25,27 +33,32 @@ export type Quote = {
 }
 
 /**
- * Tasks of one customer. Every lookup is scoped to the owner: another
- * user's task (or its files, runs and results) is simply not found (404).
+ * Tasks of one customer. Every lookup goes through the `ownedBy` scopes:
+ * another user's task (or its files, runs and results) is simply not found
+ * (404). What may be done with a task in its current state is TaskPolicy's
+ * call; controllers authorize before calling in here.
  */
 export class TaskService {
   /** The user's task, or a 404 (E_ROW_NOT_FOUND) when it is not theirs or does not exist. */
-  async findOwned(userId: string, taskId: string) {
-    return Task.query().where('id', String(taskId)).where('userId', userId).firstOrFail()
+  async findOwned(owner: Owner, taskId: string) {
+    return Task.query()
+      .withScopes((scopes) => scopes.ownedBy(owner))
+      .where('id', String(taskId))
+      .firstOrFail()
   }
 
-  async findOwnedRun(userId: string, taskId: string, runId: string) {
+  async findOwnedRun(owner: Owner, task: Task, runId: string) {
     return Run.query()
+      .withScopes((scopes) => scopes.ownedBy(owner))
       .where('id', String(runId))
-      .where('taskId', String(taskId))
-      .where('userId', userId)
+      .where('taskId', task.id)
       .firstOrFail()
   }
 
   /** Dashboard page: newest first, each with its latest run. */
-  async list(userId: string, page: number) {
+  async list(owner: Owner, page: number) {
     const tasks = await Task.query()
-      .where('userId', userId)
+      .withScopes((scopes) => scopes.ownedBy(owner))
       .orderBy('createdAt', 'desc')
       .orderBy('id', 'desc')
       .paginate(page, TASKS_PER_PAGE)
@@ -60,38 +73,32 @@ export class TaskService {
   }
 
   async create(userId: string, data: { name: string; model: string }) {
-    if (!isOffered(data.model)) throw new TaskError('Please choose one of the listed models.')
+    if (!isOffered(data.model)) throw new UnknownModelException()
     return Task.create({ userId, name: data.name, model: data.model, runsCount: 0 })
   }
 
-  async rename(userId: string, taskId: string, name: string) {
-    const task = await this.findOwned(userId, taskId)
+  async rename(task: Task, name: string) {
     task.name = name
     await task.save()
     return task
   }
 
-  /** Deletes a task and its files. The ledger keeps its rows; an active run blocks it. */
-  async delete(userId: string, taskId: string) {
-    const task = await db.transaction(async (trx) => {
-      const owned = await Task.query({ client: trx })
-        .where('id', taskId)
-        .where('userId', userId)
-        .firstOrFail()
-      const active = await Run.query({ client: trx })
-        .where('taskId', owned.id)
-        .whereIn('status', ACTIVE_RUN_STATUSES)
+  /**
+   * Deletes a task and its files (the ledger keeps its rows). The delete is
+   * conditional on the task being idle, so a run launched since the policy
+   * check still blocks it.
+   */
+  async delete(task: Task) {
+    const deleted = await db.transaction(async (trx) => {
+      const idle = await Task.query({ client: trx })
+        .where('id', task.id)
+        .withScopes((scopes) => scopes.idle())
         .first()
-      if (active) {
-        throw new TaskError(
-          'This task has a run in progress. Delete it once the run has finished.',
-          409,
-          'run_active'
-        )
-      }
-      await owned.useTransaction(trx).delete()
-      return owned
+      if (!idle) return false
+      await idle.useTransaction(trx).delete()
+      return true
     })
+    if (!deleted) throw new RunActiveException('delete')
     await mediaStorage.deletePrefix(`tasks/${task.id}/`)
     return task
   }
@@ -121,61 +128,41 @@ export class TaskService {
   /**
    * Launches a run (the first one, or a regeneration with the same inputs):
    * in one transaction the cost is debited and the run is queued. Not enough
-   * tokens: the refused debit is recorded, no run is created, NotEnoughTokens
-   * is thrown. A second launch while a run is active is refused.
+   * tokens: the refused debit is recorded, no run is created,
+   * NotEnoughTokensException is thrown. A launch while a run is active is
+   * refused by TaskPolicy; one that gets past it (a double click) loses on
+   * the one-active-run-per-task index and gets the same answer.
    */
-  async launch(userId: string, taskId: string) {
+  async launch(owner: Owner, taskId: string) {
     const runId = uuidv7()
     /* Picked before the transaction (it reads the providers' health). */
-    const task = await this.findOwned(userId, taskId)
+    const task = await this.findOwned(owner, taskId)
     const model = findModel(task.model)
     const route = model ? await chooseProvider(model) : null
-    if (model && !route) throw new TaskError(MODEL_UNAVAILABLE, 422, 'model_unavailable')
-    const outcome = await this.launchIn(userId, taskId, runId, route).catch((error) => {
-      /* A concurrent launch won the one-active-run-per-task index: same answer as the check. */
-      if (isUniqueViolation(error, 'runs.task_id')) {
-        throw new TaskError(
-          'A run of this task is already in progress. Wait for it to finish.',
-          409,
-          'run_active'
-        )
-      }
+    if (model && !route) throw new NoProviderException(task.id)
+    const outcome = await this.launchIn(owner, taskId, runId, route).catch((error) => {
+      if (isUniqueViolation(error, 'runs.task_id')) throw new LaunchWhileActiveException(taskId)
       throw error
     })
-    if ('rejected' in outcome)
-      throw new NotEnoughTokens(outcome.rejected!.cost, outcome.rejected!.balance)
+    if ('rejected' in outcome) {
+      const { cost, balance } = outcome.rejected!
+      throw new NotEnoughTokensException(taskId, cost, balance)
+    }
     return outcome.run
   }
 
-  private launchIn(userId: string, taskId: string, runId: string, route: RunRoute | null) {
+  private launchIn(owner: Owner, taskId: string, runId: string, route: RunRoute | null) {
     return db.transaction(async (trx) => {
       const task = await Task.query({ client: trx })
+        .withScopes((scopes) => scopes.ownedBy(owner))
         .where('id', String(taskId))
-        .where('userId', userId)
         .firstOrFail()
-      const active = await Run.query({ client: trx })
-        .where('taskId', task.id)
-        .whereIn('status', ACTIVE_RUN_STATUSES)
-        .first()
-      if (active) {
-        throw new TaskError(
-          'A run of this task is already in progress. Wait for it to finish.',
-          409,
-          'run_active'
-        )
-      }
+      const userId = task.userId
       const inputs = await TaskInput.query({ client: trx }).where('taskId', task.id)
       const quote = this.quote(task, inputs)
-      if (!quote.model)
-        throw new TaskError('This model is no longer available. Create a new task.', 422)
-      if (!route) throw new TaskError(MODEL_UNAVAILABLE, 422, 'model_unavailable')
-      if (quote.missing.length) {
-        throw new TaskError(
-          `Upload the ${quote.missing.join(' and ').toLowerCase()} first.`,
-          422,
-          'inputs_missing'
-        )
-      }
+      if (!quote.model) throw new ModelUnavailableException(task.id)
+      if (!route) throw new NoProviderException(task.id)
+      if (quote.missing.length) throw new InputsMissingException(task.id, quote.missing)
       const cost = quote.cost!
       const number = task.runsCount + 1
       const debit = await walletService.change(

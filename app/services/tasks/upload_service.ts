@@ -8,13 +8,17 @@ import generationConfig from '#config/generation'
 import { findModel, type InputKind } from '#config/models'
 import Task from '#models/task'
 import TaskInput from '#models/task_input'
-import Run, { ACTIVE_RUN_STATUSES } from '#models/run'
 import { uuidv7 } from '#helpers/ids'
 import { formatBytes } from '#helpers/formatting'
 import mediaStorage from '#integrations/storage/media_storage'
 import { collectYoungGeneration } from '#services/tasks/young_gc'
 import { probeMedia, sniffType, SNIFF_BYTES, type Sniffed } from '#services/tasks/media_probe'
-import { TaskError, UploadRejected } from '#services/tasks/errors'
+import {
+  RunActiveException,
+  UnknownInputException,
+  UploadNotStoredException,
+  UploadRejectedException,
+} from '#exceptions/task_exceptions'
 import { StoredFileMismatch } from '#integrations/storage/stored_file_check'
 
 export type StagedUpload = { path: string; size: number; sniffed: Sniffed; clientName: string }
@@ -22,11 +26,7 @@ export type StagedUpload = { path: string; size: number; sniffed: Sniffed; clien
 /** The store kept other bytes than were sent: logged for operators, retryable for the user. */
 function storageMismatch(error: StoredFileMismatch) {
   logger.error({ key: error.key, detail: error.detail }, 'upload stored corrupted; object deleted')
-  return new TaskError(
-    'The file could not be stored intact (the storage service kept different bytes). Nothing was changed; please try again.',
-    502,
-    'storage_mismatch'
-  )
+  return new UploadNotStoredException()
 }
 
 export function maxBytesFor(kind: InputKind) {
@@ -117,7 +117,7 @@ function receive(kind: InputKind, source: Readable, clientName: string): Promise
     }
     const count = (chunk: Buffer) => {
       size += chunk.length
-      if (size > maxBytes) return fail(new UploadRejected(tooLargeMessage(kind), 413))
+      if (size > maxBytes) return fail(new UploadRejectedException(tooLargeMessage(kind), 413))
       if (size >= nextGc) {
         nextGc += YOUNG_GC_EVERY
         collectYoungGeneration()
@@ -129,7 +129,7 @@ function receive(kind: InputKind, source: Readable, clientName: string): Promise
       }
     }
     const incomplete = () =>
-      fail(new UploadRejected('The upload did not complete. Please try again.', 400))
+      fail(new UploadRejectedException('The upload did not complete. Please try again.', 400))
 
     source.on('error', incomplete)
     source.once('aborted', incomplete)
@@ -140,7 +140,7 @@ function receive(kind: InputKind, source: Readable, clientName: string): Promise
     source.once('end', () => {
       if (settled) return
       if (size === 0)
-        return fail(new UploadRejected('The file is empty. Please choose another file.'))
+        return fail(new UploadRejectedException('The file is empty. Please choose another file.'))
       if (head) startSniff()
       Promise.all([sniffing!, finished(file!)]).then(([sniffed]) => {
         if (settled) return
@@ -169,36 +169,11 @@ function receive(kind: InputKind, source: Readable, clientName: string): Promise
  * checks streams and duration, and the file is moved into storage.
  */
 export class UploadService {
-  /** Checks that the task is the user's, takes this input and has no active run. */
-  async assertCanUpload(
-    userId: string,
-    taskId: string,
-    kind: string
-  ): Promise<{ task: Task; kind: InputKind }> {
-    const task = await Task.query()
-      .where('id', String(taskId))
-      .where('userId', userId)
-      .firstOrFail()
+  /** The input slot `kind` of the task's model, else a 404 (UnknownInputException). */
+  inputKindOf(task: Task, kind: string): InputKind {
     const model = findModel(task.model)
-    if (!model || !model.inputs.includes(kind as InputKind)) {
-      throw new TaskError('This task does not take that kind of file.', 404, 'unknown_input')
-    }
-    await this.assertNoActiveRun(task.id)
-    return { task, kind: kind as InputKind }
-  }
-
-  private async assertNoActiveRun(taskId: string, client = db.connection()) {
-    const active = await Run.query({ client })
-      .where('taskId', taskId)
-      .whereIn('status', ACTIVE_RUN_STATUSES)
-      .first()
-    if (active) {
-      throw new TaskError(
-        'A run is in progress. You can replace files once it has finished.',
-        409,
-        'run_active'
-      )
-    }
+    if (!model || !model.inputs.includes(kind as InputKind)) throw new UnknownInputException()
+    return kind as InputKind
   }
 
   /**
@@ -245,7 +220,12 @@ export class UploadService {
       await mediaStorage.commitLocalFile(staged.path, key)
       const storedKey = key
       const { input, previousKey } = await db.transaction(async (trx) => {
-        await this.assertNoActiveRun(task.id, trx)
+        /* A run launched while this file streamed (TaskPolicy checked before) uses the old file. */
+        const idle = await Task.query({ client: trx })
+          .where('id', task.id)
+          .withScopes((scopes) => scopes.idle())
+          .first()
+        if (!idle) throw new RunActiveException('replaceInput')
         const existing = await TaskInput.query({ client: trx })
           .where('taskId', task.id)
           .where('kind', kind)
