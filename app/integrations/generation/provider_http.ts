@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import logger from '@adonisjs/core/services/logger'
+import { Exception } from '@adonisjs/core/exceptions'
 import { OutputUnavailable, ProviderError } from '#integrations/generation/provider'
 
 /*
@@ -70,10 +71,9 @@ export async function readCapped(response: Response, limit = MAX_JSON_BYTES) {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-class BodyTooLarge extends Error {
-  constructor() {
-    super('body too large')
-  }
+/* Internal to this file: turned into a ProviderError by callJson. */
+class BodyTooLarge extends Exception {
+  static message = 'body too large'
 }
 
 /** One JSON call to a provider's API. */
