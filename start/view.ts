@@ -3,8 +3,13 @@
 | attributes.
 */
 import edge, { Template, edgeGlobals } from 'edge.js'
+import app from '@adonisjs/core/services/app'
 import env from '#start/env'
 import { formatDate, formatTokens } from '#helpers/formatting'
+import { completeEdgeCache } from '#helpers/edge_cache'
+
+/* The provider caches templates in production; see completeEdgeCache for what it misses. */
+if (app.inProduction) completeEdgeCache(edge)
 
 edge.global('appName', 'vgen')
 edge.global('gtmId', env.get('GTM_ID') || '')

@@ -17,6 +17,7 @@ export function formatSeconds(seconds: number) {
   return minutes ? `${minutes} min ${String(rest).padStart(2, '0')} s` : `${rest} s`
 }
 
+/* One formatter for all calls: constructing an Intl.NumberFormat is the expensive part. */
 const tokens = new Intl.NumberFormat('en-US')
 
 /** 12345 → "12,345". */

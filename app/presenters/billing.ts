@@ -1,9 +1,18 @@
 import { prices, currency, type Pack } from '#config/prices'
 import type PaymentOrder from '#models/payment_order'
 import type LedgerEntry from '#models/ledger_entry'
+import { formatTokens } from '#helpers/formatting'
+
+/* Building an Intl formatter costs far more than using one: one per currency. */
+const priceFormats = new Map<string, Intl.NumberFormat>()
 
 export function formatPrice(cents: number, code = currency) {
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).format(cents / 100)
+  let format = priceFormats.get(code)
+  if (!format) {
+    format = new Intl.NumberFormat('en-US', { style: 'currency', currency: code })
+    priceFormats.set(code, format)
+  }
+  return format.format(cents / 100)
 }
 
 /** The packs as cards on /tokens, cheapest per token last so the saving is visible. */
@@ -60,7 +69,7 @@ export function ledgerRow(entry: LedgerEntry) {
     what: entry.description || ACTION_FALLBACK[entry.action],
     action: entry.action,
     diff: entry.diff,
-    diffText: `${entry.diff > 0 ? '+' : '−'}${new Intl.NumberFormat('en-US').format(Math.abs(entry.diff))}`,
+    diffText: `${entry.diff > 0 ? '+' : '−'}${formatTokens(Math.abs(entry.diff))}`,
     balanceAfter: entry.newBalance,
   }
 }
