@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import type { HttpContext } from '@adonisjs/core/http'
 import mediaStorage from '#integrations/storage/media_storage'
 
@@ -52,8 +53,15 @@ export async function sendStoredFile(
     response.header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
     response.header('Content-Length', String(range.end - range.start + 1))
   } else {
+    response.status(200)
     response.header('Content-Length', String(size))
   }
-  if (request.method() === 'HEAD') return response.send('')
+  /*
+   * HEAD answers like GET without the body: an empty stream keeps the
+   * status and every header above (an empty send() would turn it into a
+   * 204 without Content-Length or Content-Type). Node sends no body for
+   * HEAD, and the file is never opened.
+   */
+  if (request.method() === 'HEAD') return response.stream(Readable.from([]))
   return response.stream(await mediaStorage.open(file.key, range ?? undefined))
 }
