@@ -7,12 +7,17 @@ import app from '@adonisjs/core/services/app'
 import env from '#start/env'
 import { formatDate, formatTokens } from '#helpers/formatting'
 import { completeEdgeCache } from '#helpers/edge_cache'
+import { linkedDomains } from '#services/analytics/gtm_container'
 
 /* The provider caches templates in production; see completeEdgeCache for what it misses. */
 if (app.inProduction) completeEdgeCache(edge)
 
 edge.global('appName', 'vgen')
 edge.global('gtmId', env.get('GTM_ID') || '')
+/* Consent Mode v2 default and the cross-domain linker (docs/gtm.md). */
+edge.global('consentDefault', env.get('CONSENT_DEFAULT') ?? 'denied')
+edge.global('landingUrl', (env.get('LANDING_URL') ?? '').replace(/\/+$/, ''))
+edge.global('linkerDomains', linkedDomains([env.get('LANDING_URL'), env.get('APP_URL')]))
 edge.global('formatTokens', formatTokens)
 edge.global('formatDate', formatDate)
 

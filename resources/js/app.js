@@ -3,6 +3,9 @@
 // Task page: uploads with progress, live run status.
 import './tasks.js'
 
+// The cookie banner: consent choice for Google Analytics.
+import './consent.js'
+
 // Ask before actions that spend tokens or delete data: <form data-confirm="...">
 document.addEventListener('submit', (event) => {
   const form = event.target

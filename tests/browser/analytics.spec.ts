@@ -77,12 +77,12 @@ test.group('Google Tag Manager', (group) => {
     )
     assert.deepEqual(state.violations, [])
 
-    assert.lengthOf(state.dataLayer, 1)
-    assert.equal(state.dataLayer[0].event, 'gtm.js')
+    /* Consent defaults and the linker come first (tests/browser/consent.spec.ts), then gtm.js. */
+    assert.equal(state.dataLayer.at(-1).event, 'gtm.js')
     assert.notMatch(JSON.stringify(state.dataLayer), /userId|email/)
   })
 
-  test('signed in: { userId, email } is pushed before GTM loads, on every app page', async ({
+  test('signed in: { userId } (never the email) is pushed before GTM loads, on every app page', async ({
     browserContext,
     assert,
   }) => {
@@ -99,8 +99,10 @@ test.group('Google Tag Manager', (group) => {
       const response = await page.goto(path)
       const nonce = nonceOf(response?.headers()['content-security-policy'])
       const state = await analyticsState(page)
-      assert.deepEqual(state.dataLayer[0], { userId: user.id, email: user.email }, path)
-      assert.equal(state.dataLayer[1].event, 'gtm.js', path)
+      const userAt = state.dataLayer.findIndex((entry: any) => entry.userId !== undefined)
+      assert.deepEqual(state.dataLayer[userAt], { userId: user.id }, path)
+      assert.equal(state.dataLayer[userAt + 1].event, 'gtm.js', path)
+      assert.notInclude(JSON.stringify(state.dataLayer), user.email, path)
       assert.equal(state.gtmJsNonce, nonce, path)
       assert.deepEqual(state.violations, [], path)
     }
