@@ -6,7 +6,12 @@ import db from '@adonisjs/lucid/services/db'
 import logger from '@adonisjs/core/services/logger'
 import generationConfig from '#config/generation'
 import { findModel, type InputKind } from '#config/models'
+import { Bouncer } from '@adonisjs/bouncer'
 import Task from '#models/task'
+import User from '#models/user'
+import type { Owner } from '#models/scopes/owned_by'
+import TaskPolicy from '#policies/task_policy'
+import { Refusal } from '#exceptions/refusal'
 import TaskInput from '#models/task_input'
 import { uuidv7 } from '#helpers/ids'
 import { formatBytes } from '#helpers/formatting'
@@ -169,6 +174,23 @@ function receive(kind: InputKind, source: Readable, clientName: string): Promise
  * checks streams and duration, and the file is moved into storage.
  */
 export class UploadService {
+  /**
+   * For callers without an HTTP request (resumable uploads): the user's
+   * task (else E_ROW_NOT_FOUND), its slot `kind` (else a 404) and
+   * TaskPolicy's replaceInput rule (its refusal thrown as the exception).
+   */
+  async checkTarget(owner: Owner, taskId: string, kind: string) {
+    const task = await Task.query()
+      .withScopes((scopes) => scopes.ownedBy(owner))
+      .where('id', String(taskId))
+      .firstOrFail()
+    const inputKind = this.inputKindOf(task, kind)
+    const user = await User.findOrFail(task.userId)
+    const verdict = await new Bouncer(user).with(TaskPolicy).execute('replaceInput', task)
+    if (verdict instanceof Refusal) throw verdict.exception
+    return { task, kind: inputKind }
+  }
+
   /** The input slot `kind` of the task's model, else a 404 (UnknownInputException). */
   inputKindOf(task: Task, kind: string): InputKind {
     const model = findModel(task.model)
@@ -197,8 +219,9 @@ export class UploadService {
     const handle = await open(path, 'r')
     try {
       const { size } = await handle.stat()
-      if (size === 0) throw new UploadRejected('The file is empty. Please choose another file.')
-      if (size > maxBytesFor(kind)) throw new UploadRejected(tooLargeMessage(kind), 413)
+      if (size === 0)
+        throw new UploadRejectedException('The file is empty. Please choose another file.')
+      if (size > maxBytesFor(kind)) throw new UploadRejectedException(tooLargeMessage(kind), 413)
       const head = Buffer.alloc(Math.min(size, SNIFF_BYTES))
       await handle.read(head, 0, head.length, 0)
       return { path, size, sniffed: await sniffType(kind, head), clientName }

@@ -4,7 +4,8 @@ import logger from '@adonisjs/core/services/logger'
 import { DateTime } from 'luxon'
 import type { InputKind } from '#config/models'
 import ResumableUpload from '#models/resumable_upload'
-import { TaskError, UploadRejected } from '#services/tasks/errors'
+import DomainException from '#exceptions/domain_exception'
+import { UploadRejectedException } from '#exceptions/task_exceptions'
 import uploadService, { maxBytesFor, tooLargeMessage } from '#services/tasks/upload_service'
 import { uuidv7 } from '#helpers/ids'
 import { sqlTime } from '#helpers/sql_time'
@@ -44,8 +45,8 @@ function errorBody(code: string, message: string) {
 }
 
 /** A refusal in the shape @tus/server answers with (status + body). */
-function refusal(error: TaskError) {
-  return { status_code: error.status, body: errorBody(error.code, error.message) }
+function refusal(error: DomainException) {
+  return { status_code: error.status, body: errorBody(error.jsonCode, error.message) }
 }
 
 /**
@@ -54,7 +55,7 @@ function refusal(error: TaskError) {
  * ones wrapped (the limit one reworded), anything unexpected logged.
  */
 function protocolError(error: Error | { status_code: number; body: string }) {
-  if (error instanceof TaskError) return refusal(error)
+  if (error instanceof DomainException) return refusal(error)
   if (!('status_code' in error)) {
     logger.error({ err: error }, 'resumable upload failed')
     return {
@@ -64,7 +65,7 @@ function protocolError(error: Error | { status_code: number; body: string }) {
   }
   if (error.body.startsWith('{')) return error
   if (error.status_code === 413) {
-    return refusal(new UploadRejected(tooLargeMessage('video'), 413))
+    return refusal(new UploadRejectedException(tooLargeMessage('video'), 413))
   }
   return { status_code: error.status_code, body: errorBody('tus', error.body.trim()) }
 }
@@ -136,25 +137,28 @@ export class ResumableUploads {
     const taskId = metadata.task
     const kind = metadata.kind
     const fileName = metadata.filename
-    if (!taskId || !kind || !fileName) throw refusal(new UploadRejected(METADATA_HELP, 400))
+    if (!taskId || !kind || !fileName)
+      throw refusal(new UploadRejectedException(METADATA_HELP, 400))
     if (!INPUT_KINDS.includes(kind as InputKind)) {
-      throw refusal(new UploadRejected('kind must be video or audio.', 400))
+      throw refusal(new UploadRejectedException('kind must be video or audio.', 400))
     }
     if (upload.sizeIsDeferred || upload.size === undefined) {
-      throw refusal(new UploadRejected('Upload-Length is required (the size of the file).', 400))
+      throw refusal(
+        new UploadRejectedException('Upload-Length is required (the size of the file).', 400)
+      )
     }
-    let target: Awaited<ReturnType<typeof uploadService.assertCanUpload>>
+    let target: Awaited<ReturnType<typeof uploadService.checkTarget>>
     try {
-      target = await uploadService.assertCanUpload(context.userId, taskId, kind)
+      target = await uploadService.checkTarget(context.userId, taskId, kind)
     } catch (error) {
-      if (error instanceof TaskError && error.status !== 404) throw refusal(error)
+      if (error instanceof DomainException && error.status !== 404) throw refusal(error)
       throw NOT_FOUND
     }
     if (upload.size > maxBytesFor(target.kind)) {
-      throw refusal(new UploadRejected(tooLargeMessage(target.kind), 413))
+      throw refusal(new UploadRejectedException(tooLargeMessage(target.kind), 413))
     }
     if (upload.size === 0) {
-      throw refusal(new UploadRejected('The file is empty. Please choose another file.'))
+      throw refusal(new UploadRejectedException('The file is empty. Please choose another file.'))
     }
     context.row = await ResumableUpload.create({
       id: upload.id,
@@ -182,7 +186,7 @@ export class ResumableUploads {
         fileName: row.fileName,
       })
     } catch (error) {
-      if (error instanceof TaskError) throw refusal(error)
+      if (error instanceof DomainException) throw refusal(error)
       if ((error as { code?: string }).code === 'E_ROW_NOT_FOUND') throw NOT_FOUND
       throw error
     } finally {

@@ -20,7 +20,7 @@ export type FinishedUpload = { id: string; taskId: string; kind: InputKind; file
  */
 export interface TusBackend {
   store: DataStore
-  /** Runs the usual checks and makes the file the task's input; throws TaskError when refused. */
+  /** Runs the usual checks and makes the file the task's input; throws a DomainException when refused. */
   complete(upload: FinishedUpload): Promise<TaskInput>
   /** Deletes an unfinished upload's bytes and bookkeeping (terminated or swept). */
   remove(id: string): Promise<void>
