@@ -40,6 +40,7 @@ export default defineConfig({
     () => import('#start/view'),
     () => import('#start/validator'),
     { file: () => import('#start/worker'), environment: ['web'] },
+    { file: () => import('#start/safety_net'), environment: ['web', 'console'] },
   ],
 
   tests: {

@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
+import { inFlightRequests } from '#helpers/safety_net'
 
 /**
  * One access-log line per request, written when the response is finished
@@ -12,9 +13,13 @@ export default class RequestLogMiddleware {
     const started = process.hrtime.bigint()
     const res = ctx.response.response
     let logged = false
+    /* Listed in the fatal log line if the process crashes while this request is handled. */
+    const requestId = ctx.request.id()
+    if (requestId) inFlightRequests.add(requestId)
     const log = () => {
       if (logged) return
       logged = true
+      if (requestId) inFlightRequests.delete(requestId)
       const route = ctx.route?.pattern ?? null
       /* Probes hit every few seconds: keep them out of the info-level log. */
       const level = route?.startsWith('/health') ? 'debug' : 'info'

@@ -39,6 +39,8 @@ export type AppProcessOptions = {
   databasePath: string
   /** Extra or overriding environment variables. */
   env?: Record<string, string>
+  /** Extra node options for the server process (e.g. `--import` of a test-only module). */
+  nodeArgs?: string[]
 }
 
 export class AppProcess {
@@ -121,7 +123,8 @@ export function spawnAce(args: string[], options: AppProcessOptions) {
 
 /** Starts bin/server.ts and waits until /health answers. */
 export async function startServer(options: AppProcessOptions) {
-  const child = spawn(process.execPath, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+  const args = ['--import=@poppinss/ts-exec', ...(options.nodeArgs ?? []), 'bin/server.ts']
+  const child = spawn(process.execPath, args, {
     cwd: app.makePath(),
     env: childEnv(options),
     stdio: ['ignore', 'pipe', 'pipe'],
