@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test, ok } from './harness.mjs'
-import { build } from './site.mjs'
+import { test, ok, noProblems } from './harness.mjs'
+import { build, checkConsent, checkInlineScriptsAllowed, loadPages } from './site.mjs'
 import { DEFAULTS, loadConfig } from '../src/lib/config.ts'
 
 const throws = (fn, re) => {
@@ -33,6 +33,28 @@ test('config: rejects malformed values instead of baking them into HTML', () => 
   throws(() => loadConfig({ APP_URL: 'https://user:pw@app.vgen.com' }), /APP_URL/)
   throws(() => loadConfig({ APP_URL: 'https://app.vgen.com/?x=1' }), /APP_URL/)
   throws(() => loadConfig({ TELEGRAM_SUPPORT_URL: 'http://t.me/bot' }), /TELEGRAM_SUPPORT_URL/)
+  throws(() => loadConfig({ CONSENT_DEFAULT: 'yes' }), /CONSENT_DEFAULT/)
+})
+
+test('config: CONSENT_DEFAULT is denied unless the build says granted; the app host is linked', () => {
+  ok(loadConfig({}).consentDefault === 'denied', 'default must be denied')
+  ok(loadConfig({ CONSENT_DEFAULT: 'Granted' }).consentDefault === 'granted', 'granted (any case)')
+  ok(loadConfig({ APP_URL: 'https://www.app.example.com' }).appHost === 'app.example.com', 'app host without www.')
+})
+
+test('config: a CONSENT_DEFAULT=granted build keeps the same inline script (one CSP hash) and says so in the Privacy Policy', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'vgen-landing-granted-'))
+  try {
+    const { code, output } = await build({ outDir: out, env: { CONSENT_DEFAULT: 'granted', APP_URL: '', GTM_ID: '', CONTEXT: '' } })
+    ok(code === 0, `build failed:\n${output.slice(-2000)}`)
+    const pages = loadPages(out)
+    noProblems(pages.flatMap((p) => checkConsent(p, 'granted')), 'consent (granted)')
+    noProblems(checkInlineScriptsAllowed(pages), 'CSP')
+    const privacy = pages.find((p) => p.url === '/privacy/').doc.querySelector('#cookies').parentNode.text
+    ok(/defaults: granted/.test(privacy.replace(/\s+/g, ' ')), 'the policy must describe the granted default')
+  } finally {
+    rmSync(out, { recursive: true, force: true })
+  }
 })
 
 test('config: a Netlify production build without APP_URL and GTM_ID fails', async () => {

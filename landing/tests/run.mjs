@@ -5,7 +5,10 @@ import { run } from './harness.mjs'
 await import('./static.test.mjs')
 await import('./config.test.mjs')
 await import('./add-page.test.mjs')
-if (!process.argv.includes('--no-browser')) await import('./browser.test.mjs')
+if (!process.argv.includes('--no-browser')) {
+  await import('./browser.test.mjs')
+  await import('./consent.test.mjs')
+}
 
 // Exit explicitly so a stuck browser or server handle cannot keep the process alive.
 process.exit((await run()) ? 1 : 0)

@@ -70,12 +70,41 @@ export function checkGtm(page, gtmId) {
   const loader = `https://www.googletagmanager.com/gtm.js?id=${gtmId}`
   const snippet = head
     ?.querySelectorAll('script')
-    .find((s) => (s.getAttribute('data-gtm-src') === loader || s.text.includes(loader)) && s.text.includes('window.dataLayer'))
+    .find((s) => (s.getAttribute('data-gtm-src') === loader || s.text.includes(loader)) && /\b(window|w)\.dataLayer\s*=/.test(s.text))
   if (!snippet) problems.push(`${page.url}: no GTM <script> in <head> that sets window.dataLayer and loads ${loader}`)
   const ns = new RegExp(
     `<body[^>]*>\\s*<noscript><iframe src="${escapeRe(`https://www.googletagmanager.com/ns.html?id=${gtmId}`)}"`,
   )
   if (!ns.test(page.html)) problems.push(`${page.url}: no GTM <noscript><iframe> right after <body>`)
+  return problems
+}
+
+/**
+ * Consent Mode: the first script in <head> is the GTM bootstrap and it sets the
+ * consent default before gtm.js; every page has the banner (two buttons of equal
+ * weight, no checkbox) and a "Cookie settings" link in the footer.
+ */
+export function checkConsent(page, consentDefault = 'denied') {
+  const problems = []
+  const first = page.doc.querySelector('head script')
+  if (!first?.getAttribute('data-gtm-src')) problems.push(`${page.url}: the first <head> script must be the GTM bootstrap`)
+  else {
+    if (first.getAttribute('data-consent-default') !== consentDefault) {
+      problems.push(`${page.url}: consent default should be ${consentDefault}, got ${first.getAttribute('data-consent-default')}`)
+    }
+    const text = first.text
+    if (!(text.indexOf("'consent', 'default'") >= 0 && text.indexOf("'consent', 'default'") < text.indexOf("event: 'gtm.js'"))) {
+      problems.push(`${page.url}: consent default must come before the gtm.js event`)
+    }
+  }
+  const banner = page.doc.querySelector('[data-consent-banner]')
+  const buttons = banner?.querySelectorAll('button[data-consent-choice]') ?? []
+  const choices = buttons.map((b) => b.getAttribute('data-consent-choice')).sort().join(',')
+  if (!banner) problems.push(`${page.url}: no cookie banner`)
+  else if (choices !== 'denied,granted') problems.push(`${page.url}: the banner needs exactly Accept and Reject, got ${choices}`)
+  else if (new Set(buttons.map((b) => b.getAttribute('class'))).size !== 1) problems.push(`${page.url}: Accept and Reject must look the same`)
+  if (banner?.querySelector('input')) problems.push(`${page.url}: the banner must not hold inputs (no pre-ticked boxes)`)
+  if (!page.doc.querySelector('footer a[data-consent-open]')) problems.push(`${page.url}: no "Cookie settings" link in the footer`)
   return problems
 }
 
@@ -231,6 +260,7 @@ export async function checkSite(dir, { signupUrl, gtmId }) {
   return [
     ...pages.flatMap((p) => checkCta(p, signupUrl)),
     ...pages.flatMap((p) => checkGtm(p, gtmId)),
+    ...pages.flatMap((p) => checkConsent(p)),
     ...pages.flatMap((p) => checkNoPrices(p)),
     ...checkLinks(pages, dir),
     ...checkInlineScriptsAllowed(pages),

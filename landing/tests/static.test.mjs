@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { parse as parseToml } from 'smol-toml'
 import { test, noProblems, ok } from './harness.mjs'
 import {
-  DIST, ROOT, build, loadPages, checkCta, checkGtm, checkNoPrices, findPrices, checkLinks, checkHtml,
+  DIST, ROOT, build, loadPages, checkCta, checkGtm, checkConsent, checkNoPrices, findPrices, checkLinks, checkHtml,
   checkInlineScriptsAllowed, csp, fileFor,
 } from './site.mjs'
 import { NETLIFY_TOML } from '../scripts/serve.mjs'
@@ -36,6 +36,17 @@ test(`every page has a CTA link to ${defaults.signupUrl}`, () => {
 
 test(`every page has the GTM snippet for ${DEFAULTS.GTM_ID} (head script + noscript iframe)`, () => {
   noProblems(pages().flatMap((p) => checkGtm(p, DEFAULTS.GTM_ID)), 'missing GTM')
+})
+
+test('every page sets the Consent Mode default before GTM and has the banner and "Cookie settings"', () => {
+  noProblems(pages().flatMap((p) => checkConsent(p, 'denied')), 'consent')
+})
+
+test('the Privacy Policy says what the banner and GA do (default denied, 6 months, user id not email)', () => {
+  const text = page('/privacy/').doc.querySelector('#cookies')?.parentNode.text.replace(/\s+/g, ' ') ?? ''
+  for (const phrase of ['Google Tag Manager', 'Google Analytics', 'denied', '6 months', 'Cookie settings', 'account id', 'never give Google Analytics or Tag Manager your email']) {
+    ok(text.includes(phrase), `privacy policy section 4 does not say "${phrase}"`)
+  }
 })
 
 test('the price check finds currency amounts and "/mo" (self-test)', () => {

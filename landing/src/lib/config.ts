@@ -6,6 +6,8 @@ export const DEFAULTS = {
   APP_URL: 'http://localhost:3333',
   GTM_ID: 'GTM-XXXXXXX',
   TELEGRAM_SUPPORT_URL: 'https://t.me/vgen_support_bot',
+  /** Consent Mode v2 default before a visitor chooses (the banner): denied or granted. */
+  CONSENT_DEFAULT: 'denied',
 } as const
 
 export interface SiteConfig {
@@ -13,6 +15,9 @@ export interface SiteConfig {
   signupUrl: string
   gtmId: string
   telegramSupportUrl: string
+  consentDefault: 'denied' | 'granted'
+  /** The app's host name: GA links it with this site's (cross-domain measurement). */
+  appHost: string
 }
 
 type Env = Record<string, string | undefined>
@@ -57,7 +62,13 @@ export function loadConfig(env: Env = process.env): SiteConfig {
   }
   const telegramSupportUrl = httpUrl('TELEGRAM_SUPPORT_URL', get('TELEGRAM_SUPPORT_URL') ?? DEFAULTS.TELEGRAM_SUPPORT_URL, true)
 
-  return { appUrl, signupUrl: `${appUrl}/signup`, gtmId, telegramSupportUrl }
+  const consentDefault = (get('CONSENT_DEFAULT') ?? DEFAULTS.CONSENT_DEFAULT).toLowerCase()
+  if (consentDefault !== 'denied' && consentDefault !== 'granted') {
+    throw new Error(`CONSENT_DEFAULT must be denied or granted, got ${JSON.stringify(consentDefault)}`)
+  }
+  const appHost = new URL(appUrl).hostname.replace(/^www\./, '')
+
+  return { appUrl, signupUrl: `${appUrl}/signup`, gtmId, telegramSupportUrl, consentDefault, appHost }
 }
 
 export const config: SiteConfig = loadConfig()
