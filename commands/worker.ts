@@ -23,6 +23,12 @@ export default class WorkerCommand extends BaseCommand {
     router.commit()
     const worker = new Worker(await workerJobs())
     await worker.start()
+    /*
+     * bin/console.ts terminates the app on SIGTERM too: its providers (the
+     * database first) must close only after the current ticks are done, or
+     * a tick's last query reopens the pool and the process never exits.
+     */
+    this.app.terminating(() => worker.stop())
 
     let stopping = false
     const shutdown = async () => {

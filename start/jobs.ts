@@ -11,11 +11,13 @@ export async function workerJobs(): Promise<WorkerJob[]> {
   const { GenerationRunsJob } = await import('#jobs/generation_runs_job')
   const { StagingSweepJob } = await import('#jobs/staging_sweep_job')
   const { ResumableUploadsSweepJob } = await import('#jobs/resumable_uploads_sweep_job')
+  const { MailOutboxJob } = await import('#jobs/mail_outbox_job')
   return [
     await dwhJob(),
     paymentsReconcileJob(),
     new GenerationRunsJob(),
     new StagingSweepJob(),
     new ResumableUploadsSweepJob(),
+    new MailOutboxJob(),
   ]
 }

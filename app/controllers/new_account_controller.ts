@@ -22,10 +22,11 @@ export default class NewAccountController {
     const result = await accountService.signup(email, password, (user, trx) =>
       recordSession(ctx, user, 'signup', trx)
     )
+    /* Queued, sent by the worker: the answer never waits for the mail server. */
     if (result.created || result.user.status === 'new') {
-      await accountMailer.sendActivation(result.user)
+      await accountMailer.queueActivation(result.user)
     } else {
-      await accountMailer.sendExistingAccount(result.user)
+      await accountMailer.queueExistingAccount(result.user)
     }
     return response.redirect().toRoute('new_account.check_email')
   }

@@ -11,16 +11,15 @@ export default class PasswordResetController {
   }
 
   /**
-   * Same answer for known and unknown emails. An unactivated account gets
-   * an activation link instead of a reset link.
+   * Same answer, in the same time, for known and unknown emails: the request
+   * only queues it; the worker looks the address up and mails a reset link
+   * (an activation link to an unactivated account, nothing to a stranger).
    */
   async store({ request, response }: HttpContext) {
     const { email } = await request.validateUsing(forgotPasswordValidator)
     await limits.resetRequestPerIp().consume(`reset:${request.ip()}`)
 
-    const user = await accountService.findByEmail(email)
-    if (user?.status === 'new') await accountMailer.sendActivation(user)
-    else if (user?.status === 'activated') await accountMailer.sendReset(user)
+    await accountMailer.queueResetRequest(email)
     return response.redirect().toRoute('password_reset.sent')
   }
 

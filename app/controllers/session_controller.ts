@@ -30,7 +30,7 @@ export default class SessionController {
     if (!result.ok) {
       session.flashOnly(['email'])
       if (result.reason === 'not_activated') {
-        await accountMailer.sendActivation(result.user!)
+        await accountMailer.queueActivation(result.user!)
         session.flash(
           'error',
           'Please verify your email first. We have just sent you a new activation link.'

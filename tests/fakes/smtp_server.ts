@@ -1,12 +1,24 @@
 import { SMTPServer } from 'smtp-server'
 import { simpleParser, type ParsedMail } from 'mailparser'
 
+export type FakeSmtpOptions = {
+  port: number
+  username: string
+  password: string
+  /** Time the server takes before it answers the end of a message (a slow relay). */
+  delayMs?: number
+  /** Recipients refused with a permanent `550` (like an unknown mailbox). */
+  rejectRecipient?: (address: string) => boolean
+}
+
 /**
  * A real SMTP server on 127.0.0.1 that accepts every message (after AUTH
- * LOGIN/PLAIN with the given credentials) and keeps it parsed in memory.
+ * LOGIN/PLAIN with the given credentials) and keeps it parsed in memory,
+ * with the time its end of data arrived (`receivedAt`, ms since epoch).
  */
-export async function startFakeSmtp(options: { port: number; username: string; password: string }) {
+export async function startFakeSmtp(options: FakeSmtpOptions) {
   const received: ParsedMail[] = []
+  const receivedAt: number[] = []
   const server = new SMTPServer({
     secure: false,
     disabledCommands: ['STARTTLS'],
@@ -17,11 +29,18 @@ export async function startFakeSmtp(options: { port: number; username: string; p
       }
       return callback(new Error('Invalid username or password'))
     },
+    onRcptTo(address, _session, callback) {
+      if (options.rejectRecipient?.(address.address)) {
+        return callback(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }))
+      }
+      callback()
+    },
     onData(stream, _session, callback) {
       simpleParser(stream)
         .then((parsed) => {
           received.push(parsed)
-          callback()
+          receivedAt.push(Date.now())
+          setTimeout(() => callback(), options.delayMs ?? 0)
         })
         .catch(callback)
     },
@@ -30,6 +49,7 @@ export async function startFakeSmtp(options: { port: number; username: string; p
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve))
   return {
     received,
+    receivedAt,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }

@@ -113,9 +113,15 @@ function childEnv(options: AppProcessOptions) {
 
 /** Spawns `node ace <args>` with the test environment (`port` only feeds PORT/APP_URL). */
 export function spawnAce(args: string[], options: AppProcessOptions) {
+  /*
+   * No Vite dev server in a command (it serves no pages; any DEV_MODE value
+   * starts it): next to a test server it would fight over the HMR port.
+   */
+  const env: NodeJS.ProcessEnv = childEnv(options)
+  if (!options.env?.DEV_MODE) delete env.DEV_MODE
   const child = spawn(process.execPath, ['ace.js', ...args], {
     cwd: app.makePath(),
-    env: childEnv(options),
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   return new AppProcess(child, `http://127.0.0.1:${options.port}`)

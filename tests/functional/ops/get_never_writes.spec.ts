@@ -69,7 +69,7 @@ test.group('GET never writes the database', (group) => {
     })
     const run = await driveRun(job, launched.id, (r) => r.status === 'succeeded', 200)
     const { order } = await billingService.createOrder(user, 'small', { ip: '127.0.0.1' })
-    await accountMailer.sendReset(user)
+    await accountMailer.queueResetRequest(user.email)
     const resetPath = pathOf(await linkFromLatestMail(user.email, '/reset-password/'))
     const [mail] = await listMails(1)
     const signedInput = pathOf(signedInputUrl(run.id, 'video', 600))

@@ -1,8 +1,14 @@
 import { test } from '@japa/runner'
 import Database from 'better-sqlite3'
 import { freshState } from '#tests/helpers/db'
-import { linkFromLatestMail, pathOf } from '#tests/helpers/mailbox'
-import { cloneDatabase, freePort, startServer, WebClient } from '#tests/helpers/app_process'
+import { pathOf, waitForMailLink } from '#tests/helpers/mailbox'
+import {
+  cloneDatabase,
+  freePort,
+  spawnAce,
+  startServer,
+  WebClient,
+} from '#tests/helpers/app_process'
 
 /*
  * Logs are read from a real server process's stdout: what an operator's log
@@ -14,11 +20,14 @@ test.group('Structured logs', (group) => {
   test('sign-up, activation, login and a password reset log no password, token or email', async ({
     assert,
   }) => {
-    const server = await startServer({
+    const options = {
       port: await freePort(),
       databasePath: await cloneDatabase('logs'),
-      env: { LOG_LEVEL: 'trace', MAIL_MAILER: 'dev' },
-    })
+      env: { LOG_LEVEL: 'trace', MAIL_MAILER: 'dev', WORKER_POLL_MS: '100' },
+    }
+    const server = await startServer(options)
+    /* Mails are sent by the worker: its log lines are checked too. */
+    const worker = spawnAce(['worker'], options)
     const web = new WebClient(server)
     const email = `Log.Probe.${Date.now()}@Example.com`
     const address = email.toLowerCase()
@@ -39,14 +48,14 @@ test.group('Structured logs', (group) => {
         passwordConfirmation: 'something else',
       })
 
-      activation = await linkFromLatestMail(address, '/activate/')
+      activation = await waitForMailLink(address, '/activate/')
       assert.equal((await web.get(pathOf(activation))).status, 302)
 
       const wrong = await web.submit('/login', '/login', { email, password: passwords[2] })
       assert.equal(wrong.status, 302)
 
       await web.submit('/forgot-password', '/forgot-password', { email })
-      reset = await linkFromLatestMail(address, '/reset-password/')
+      reset = await waitForMailLink(address, '/reset-password/')
       const changed = await web.submit(pathOf(reset), pathOf(reset), {
         password: passwords[3],
         passwordConfirmation: passwords[3],
@@ -58,9 +67,10 @@ test.group('Structured logs', (group) => {
       assert.equal(login.headers.get('location'), '/tasks')
     } finally {
       assert.equal((await server.stop()).code, 0)
+      assert.equal((await worker.stop()).code, 0)
     }
 
-    const output = server.lines.join('\n').toLowerCase()
+    const output = [...server.lines, ...worker.lines].join('\n').toLowerCase()
     const tokens = [activation, reset].map((link) => new URL(link).pathname.split('/').pop()!)
     for (const secret of [address, 'log.probe', ...passwords, ...tokens]) {
       assert.notInclude(output, secret.toLowerCase())
@@ -94,7 +104,7 @@ test.group('Structured logs', (group) => {
     try {
       /* Break the database under the running app. */
       const sqlite = new Database(databasePath)
-      sqlite.exec('DROP TABLE adonis_schema; DROP TABLE users')
+      sqlite.exec('DROP TABLE adonis_schema; DROP TABLE users; DROP TABLE mail_outbox')
       sqlite.close()
 
       const response = await web.submit('/forgot-password', '/forgot-password', {
@@ -117,7 +127,7 @@ test.group('Structured logs', (group) => {
     const json = server.jsonLines()
     const errorLines = json.filter((line) => line.level >= 50 && line.request_id === reference)
     assert.isAtLeast(errorLines.length, 1)
-    assert.include(errorLines[0].err.message, 'no such table: users')
+    assert.include(errorLines[0].err.message, 'no such table: mail_outbox')
     /* The failing query's bindings held the email: only its domain is left. */
     assert.notInclude(server.lines.join('\n'), 'someone.secret')
 

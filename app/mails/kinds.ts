@@ -1,0 +1,14 @@
+import type { MailBuilder } from '#services/mail_outbox'
+import accountMailer from '#services/account_mailer'
+
+/**
+ * Every kind of mail the outbox can deliver, and the builder that makes it
+ * (see queueMail in #services/mail_outbox). A new mail: a BaseMail class in
+ * app/mails/, a `queue…` function that calls queueMail with a dedupe key,
+ * and its builder here.
+ */
+export const mailKinds: Record<string, MailBuilder> = {
+  activation: (mail) => accountMailer.buildActivation(mail),
+  reset_request: (mail) => accountMailer.buildResetRequest(mail),
+  existing_account: (mail) => accountMailer.buildExistingAccount(mail),
+}
