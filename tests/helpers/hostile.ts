@@ -19,7 +19,8 @@ export type Ending = 'complete' | 'fin' | 'rst' | 'hang'
 export type RawRequest = {
   method: string
   path: string
-  headers?: Record<string, string>
+  /** An undefined value leaves a default header (host, connection) out. */
+  headers?: Record<string, string | undefined>
   body?: Buffer | string
   /** Send only the first `cutAt` bytes of the body, then end as `ending` says. */
   cutAt?: number
@@ -51,8 +52,12 @@ export function target(baseUrl: string): Target {
 }
 
 /** The request line and headers. `Connection: close` unless given, so no socket outlives the test. */
-export function requestHead(method: string, path: string, headers: Record<string, string> = {}) {
-  const all: Record<string, string> = { host: 'localhost', connection: 'close', ...headers }
+export function requestHead(
+  method: string,
+  path: string,
+  headers: Record<string, string | undefined> = {}
+) {
+  const all = { host: 'localhost', connection: 'close', ...headers }
   const lines = Object.entries(all)
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => `${name}: ${value}`)
