@@ -79,6 +79,14 @@ test.group('Consent Mode and the cookie banner', (group) => {
       const defaultAt = layer.findIndex((e) => Array.isArray(e) && e[1] === 'default')
       assert.isAbove(gtmStart(layer), defaultAt)
       assert.isTrue(await bannerVisible(page))
+      assert.deepEqual(layer.find((e) => e?.gaLinker)?.gaLinker, {
+        domains: ['landing.vgen.test', 'localhost'],
+        accept_incoming: true,
+      })
+      assert.equal(
+        await page.locator('[data-consent-banner] a').getAttribute('href'),
+        'https://landing.vgen.test/privacy/#cookies'
+      )
       assert.deepEqual(
         await scriptsCoveredByNonce(page, response?.headers()['content-security-policy']),
         []
@@ -183,9 +191,16 @@ test.group('Consent Mode and the cookie banner', (group) => {
     assert.deepEqual(problems, [])
   })
 
-  test('an expired or malformed stored choice asks again', async ({ browserContext, assert }) => {
+  test('an expired or malformed stored choice asks again; error pages have the banner too', async ({
+    browserContext,
+    assert,
+  }) => {
     await offline(browserContext)
     const page = await browserContext.newPage()
+    const response = await page.goto('/no-such-page')
+    assert.equal(response?.status(), 404)
+    assert.isTrue(await bannerVisible(page))
+    assert.deepEqual(consentCalls(await dataLayer(page)), [['default', DENIED]])
     await page.goto('/login')
     for (const value of [
       JSON.stringify({ choice: 'granted', expires: Date.now() - 1000 }),
