@@ -70,8 +70,8 @@ export class GenerationRunsJob implements WorkerJob {
   ) {
     const list = provider ? (Array.isArray(provider) ? provider : [provider]) : null
     this.fixed = list ? new Map(list.map((entry) => [entry.name, entry])) : null
-    /* Idle pause between ticks: short enough to pick a new run up quickly. */
-    this.everyMs = Math.max(50, Math.min(options.pollIntervalMs, 500))
+    /* Idle pause between ticks: short, so a webhook's nudge is acted on within a quarter second. */
+    this.everyMs = Math.max(50, Math.min(options.pollIntervalMs, 250))
     this.tickWaitMs = options.tickWaitMs ?? 250
   }
 
@@ -302,6 +302,10 @@ export class GenerationRunsJob implements WorkerJob {
   }
 
   private async check(run: Run, signal: AbortSignal, provider: GenerationProvider) {
+    logger.debug(
+      { runId: run.id, due: run.nextCheckAt.toMillis(), at: Date.now() },
+      'generation status check'
+    )
     let status: JobStatus
     try {
       status = await provider.getStatus(
@@ -353,6 +357,8 @@ export class GenerationRunsJob implements WorkerJob {
     provider: GenerationProvider
   ) {
     const key = `tasks/${run.taskId}/runs/${run.id}/output.mp4`
+    const startedAt = Date.now()
+    let copiedAt = startedAt
     let size: number
     /* A stalled download is abandoned (and retried), never left holding a slot. */
     const copySignal = AbortSignal.any([
@@ -364,6 +370,7 @@ export class GenerationRunsJob implements WorkerJob {
         key,
         await provider.openOutput(run.providerJobId!, status, copySignal)
       )
+      copiedAt = Date.now()
       size = await mediaStorage.size(key)
       const local = mediaStorage.localPath(key)
       if (local) await probeMedia('video', local, { ext: 'mp4', mime: 'video/mp4' })
@@ -384,6 +391,15 @@ export class GenerationRunsJob implements WorkerJob {
       outputSize: size,
       finishedAt: DateTime.now(),
     })
+    logger.debug(
+      {
+        runId: run.id,
+        copyMs: copiedAt - startedAt,
+        checkMs: Date.now() - copiedAt,
+        at: Date.now(),
+      },
+      'generation output collected'
+    )
     if (!succeeded) {
       /* Timed out meanwhile (and refunded): the copy is not needed. */
       await mediaStorage.delete(key)

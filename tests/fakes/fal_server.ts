@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto'
-import { falSignedMessage } from '#integrations/generation/fal'
+import { falSignedMessage } from '#integrations/generation/webhook_signatures'
 import { HostedProviderFake, type FakeJob } from '#tests/fakes/hosted_provider_fake'
 
 /*

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
-import { standardWebhookSignature } from '#integrations/generation/replicate'
+import { standardWebhookSignature } from '#integrations/generation/webhook_signatures'
 import { HostedProviderFake, type FakeJob } from '#tests/fakes/hosted_provider_fake'
 
 /*

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import { syncSignature } from '#integrations/generation/sync'
+import { syncSignature } from '#integrations/generation/webhook_signatures'
 import { HostedProviderFake, type FakeJob } from '#tests/fakes/hosted_provider_fake'
 
 /*

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto'
+import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import logger from '@adonisjs/core/services/logger'
 import {
@@ -22,6 +22,7 @@ import {
   openOutputUrl,
   statusWord,
 } from '#integrations/generation/provider_http'
+import { falSignedMessage } from '#integrations/generation/webhook_signatures'
 
 export type FalOptions = {
   key: string
@@ -44,16 +45,7 @@ export const FAL_WEBHOOK_TOLERANCE_SECONDS = 300
 const JWKS_TTL_MS = 24 * 3600_000
 const JWKS_MIN_REFRESH_MS = 60_000
 
-/** The message fal signs: request id, user id, timestamp and the body's SHA-256, one per line. */
-export function falSignedMessage(
-  requestId: string,
-  userId: string,
-  timestamp: string,
-  rawBody: string
-) {
-  const digest = createHash('sha256').update(rawBody).digest('hex')
-  return Buffer.from(`${requestId}\n${userId}\n${timestamp}\n${digest}`)
-}
+export { falSignedMessage }
 
 /**
  * The queue paths of a request live under the app id (`owner/alias`), not

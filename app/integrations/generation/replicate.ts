@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import {
   FAILURE_CANCELED,
@@ -21,6 +21,10 @@ import {
   openOutputUrl,
   statusWord,
 } from '#integrations/generation/provider_http'
+import {
+  standardWebhookKey,
+  standardWebhookSignature,
+} from '#integrations/generation/webhook_signatures'
 
 export type ReplicateOptions = {
   apiToken: string
@@ -41,23 +45,7 @@ const STATES: Record<string, JobState> = {
 
 export const REPLICATE_WEBHOOK_TOLERANCE_SECONDS = 300
 
-/** Standard Webhooks key: the base64 part of `whsec_…` (a secret without the prefix is taken as base64 too). */
-export function standardWebhookKey(secret: string) {
-  return Buffer.from(secret.replace(/^whsec_/, ''), 'base64')
-}
-
-/** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">`. */
-export function standardWebhookSignature(
-  secret: string,
-  id: string,
-  timestamp: string,
-  rawBody: string
-) {
-  const digest = createHmac('sha256', standardWebhookKey(secret))
-    .update(`${id}.${timestamp}.${rawBody}`)
-    .digest('base64')
-  return `v1,${digest}`
-}
+export { standardWebhookKey, standardWebhookSignature }
 
 /** The output URL of a prediction: a URL, a list of URLs, or (some models) `{url}`. */
 function outputUrlOf(output: unknown): string | undefined {

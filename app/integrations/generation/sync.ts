@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import {
   FAILURE_CANCELED,
@@ -22,6 +22,7 @@ import {
   openOutputUrl,
   statusWord,
 } from '#integrations/generation/provider_http'
+import { syncSignature } from '#integrations/generation/webhook_signatures'
 
 export type SyncOptions = {
   apiKey: string
@@ -45,10 +46,7 @@ const STATES: Record<string, JobState> = {
 /** Webhooks older (or further in the future) than this are refused. */
 export const SYNC_WEBHOOK_TOLERANCE_SECONDS = 300
 
-/** `Sync-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. */
-export function syncSignature(secret: string, timestamp: string, rawBody: string) {
-  return createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')
-}
+export { syncSignature }
 
 /**
  * sync.so, API v2 (`POST /v2/generate`, `GET /v2/generate/{id}`), over
