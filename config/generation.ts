@@ -63,6 +63,8 @@ const generationConfig = {
     pollIntervalMs: env.get('WORKER_POLL_MS') ?? 1000,
     /* A run not finished after this fails and is refunded. */
     runTimeoutMs: (env.get('RUN_TIMEOUT_MINUTES') ?? 30) * 60_000,
+    /* With a provider's webhooks set up, polling is the fallback for a lost one: this often. */
+    webhookFallbackPollMs: 30_000,
     /* Transient provider errors (5xx, network) back off up to this. */
     maxBackoffMs: 60_000,
     /* Attempts to copy a finished job's output before giving up. */

@@ -120,6 +120,8 @@ export class GenerationRunsJob implements WorkerJob {
         .whereIn('status', ACTIVE_RUN_STATUSES)
         .where('provider', name)
         .where('nextCheckAt', '<=', sqlTime(now))
+        /* A run a webhook just nudged goes before the routine polls. */
+        .orderByRaw('(webhook_at IS NOT NULL AND webhook_at >= updated_at) DESC')
         .orderBy('nextCheckAt', 'asc')
         .limit(free)
       if (this.inFlight.size) query.whereNotIn('id', [...this.inFlight.keys()])
@@ -235,7 +237,7 @@ export class GenerationRunsJob implements WorkerJob {
       return this.reschedule(run, attempt, retryAfter)
     }
     if (hosted) await this.lane(provider.name).healthy(() => recordSubmitSuccess(provider.name))
-    await this.recordSubmitted(run, jobId)
+    await this.recordSubmitted(run, jobId, provider)
   }
 
   /**
@@ -258,7 +260,7 @@ export class GenerationRunsJob implements WorkerJob {
   }
 
   /** Stores the job id and the analytics event in one transaction. */
-  private async recordSubmitted(run: Run, jobId: string) {
+  private async recordSubmitted(run: Run, jobId: string, provider: GenerationProvider) {
     const now = DateTime.now()
     await db.transaction(async (trx) => {
       const stored = await run.updateWhileActive(
@@ -266,7 +268,7 @@ export class GenerationRunsJob implements WorkerJob {
           providerJobId: jobId,
           submittedAt: now,
           checkFailures: 0,
-          nextCheckAt: now.plus({ milliseconds: this.options.pollIntervalMs }),
+          nextCheckAt: now.plus({ milliseconds: this.pollDelay(provider) }),
         },
         { client: trx, withoutJobId: true }
       )
@@ -331,7 +333,7 @@ export class GenerationRunsJob implements WorkerJob {
         await run.moveTo(status.state, {
           providerStatus: status.providerStatus,
           checkFailures: 0,
-          nextCheckAt: DateTime.now().plus({ milliseconds: this.options.pollIntervalMs }),
+          nextCheckAt: DateTime.now().plus({ milliseconds: this.pollDelay(provider) }),
         })
         return
       }
@@ -444,6 +446,12 @@ export class GenerationRunsJob implements WorkerJob {
       await provider.cancel(run.providerJobId, routeOf(run.provider, run.model)).catch(() => {})
     }
     return refunded
+  }
+
+  /** With webhooks the poll is only a fallback for a missed one: it comes less often. */
+  private pollDelay(provider: GenerationProvider) {
+    const { pollIntervalMs, webhookFallbackPollMs } = this.options
+    return provider.webhooks ? Math.max(pollIntervalMs, webhookFallbackPollMs) : pollIntervalMs
   }
 
   /** Runs past their deadline fail and are refunded (whichever provider they were for). */

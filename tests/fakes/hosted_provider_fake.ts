@@ -67,6 +67,8 @@ export abstract class HostedProviderFake {
   /** Time mode: send the webhook the moment a job finishes. */
   autoWebhook = false
   timeoutMs = 20_000
+  /** Job ids whose output download stalls after the headers (a slow storage host). */
+  stalledOutputs = new Set<string>()
   private faults: { kind: CallKind; type: FaultType; retryAfter?: string }[] = []
   private server: Server
   private sockets = new Set<Socket>()
@@ -110,6 +112,7 @@ export abstract class HostedProviderFake {
     this.faults = []
     this.timed = null
     this.autoWebhook = false
+    this.stalledOutputs.clear()
   }
 
   /** The next `count` calls of `kind` fail with `type` (in order of calls). */
@@ -285,6 +288,10 @@ export abstract class HostedProviderFake {
       }
       const { size } = await stat(this.outputFile)
       res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': size })
+      if (this.stalledOutputs.has(job.id)) {
+        res.write(Buffer.alloc(1024))
+        return
+      }
       createReadStream(this.outputFile).pipe(res)
       return
     }

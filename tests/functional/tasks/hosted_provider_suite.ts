@@ -83,6 +83,7 @@ export function hostedProviderSuite<F extends HostedProviderFake>(suite: HostedS
         pollIntervalMs: 0,
         maxBackoffMs: 0,
         maxOutputAttempts: 3,
+        webhookFallbackPollMs: 0,
         tickWaitMs: 60_000,
         ...options,
       })
