@@ -26,10 +26,9 @@ async function overflowOnPhone(page: Page, selector: string) {
 async function upload(page: Page, kind: 'video' | 'audio', file: string) {
   const slot = page.locator(`.input-slot[data-kind="${kind}"]`)
   await slot.locator('input[type="file"]').setInputFiles(file)
-  /* The page's script sends the file itself (PUT), not the multipart form. */
+  /* The page's script uploads with tus (POST /uploads, then PATCH), not the multipart form. */
   const answered = page.waitForResponse(
-    (response) =>
-      response.request().method() === 'PUT' && response.url().endsWith(`/inputs/${kind}`)
+    (response) => response.request().method() === 'PATCH' && response.url().includes('/uploads/')
   )
   await Promise.all([
     page.waitForEvent('load'),
@@ -37,8 +36,8 @@ async function upload(page: Page, kind: 'video' | 'audio', file: string) {
   ])
   const response = await answered
   const type = response.request().headers()['content-type']
-  if (type !== 'application/octet-stream') throw new Error(`upload sent as ${type}`)
-  if (response.status() !== 201) throw new Error(`${kind} upload answered ${response.status()}`)
+  if (type !== 'application/offset+octet-stream') throw new Error(`upload sent as ${type}`)
+  if (response.status() !== 204) throw new Error(`${kind} upload answered ${response.status()}`)
   await page.locator(`.input-slot[data-kind="${kind}"] dl`).waitFor()
 }
 
