@@ -8,4 +8,6 @@ export default defineConfig({
       reload: ['resources/views/**/*.edge'],
     }),
   ],
+  /* Bundled when the dev server starts, not on the first page that imports it (which reloads that page). */
+  optimizeDeps: { include: ['tus-js-client'] },
 })

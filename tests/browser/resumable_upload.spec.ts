@@ -35,23 +35,30 @@ async function progressValue(page: Page) {
   return Number(
     await videoSlot(page)
       .locator('progress')
-      .evaluate((p: HTMLProgressElement) => p.value)
+      .evaluate((bar: { value: number }) => bar.value)
   )
 }
 
 /** Waits until the bar shows at least `percent`, and returns what it shows. */
 async function progressReaches(page: Page, percent: number, timeoutMs = 60_000) {
-  await page.waitForFunction(
-    (min) => {
-      const bar = document.querySelector(
-        '.input-slot[data-kind="video"] progress'
-      ) as HTMLProgressElement
-      return bar && !bar.hidden && bar.value >= min
-    },
-    percent,
-    { timeout: timeoutMs, polling: 100 }
-  )
+  await until(async () => (await progressValue(page)) >= percent, timeoutMs)
   return progressValue(page)
+}
+
+/** Polls `check` (from the test, like a user watching the page) until it holds. */
+async function until(check: () => Promise<boolean>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`not reached in ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** Waits until the video slot's message matches `pattern`. */
+async function messageMatches(page: Page, pattern: RegExp, timeoutMs = 30_000) {
+  const message = videoSlot(page).locator('.upload-message')
+  await until(async () => pattern.test(await message.innerText()), timeoutMs)
+  return message.innerText()
 }
 
 async function startUpload(page: Page, file: string) {
@@ -96,14 +103,7 @@ test.group('Resumable uploads in a browser', (group) => {
 
     await browserContext.setOffline(true)
     const message = videoSlot(page).locator('.upload-message')
-    await page.waitForFunction(
-      () =>
-        /Connection lost/.test(
-          document.querySelector('.input-slot[data-kind="video"] .upload-message')!.textContent!
-        ),
-      undefined,
-      { timeout: 15_000 }
-    )
+    await messageMatches(page, /Connection lost/, 15_000)
     const stalled = await progressValue(page)
     await screenshot(page, 'resumable-upload-offline-1280')
     await page.waitForTimeout(1000)
@@ -152,14 +152,7 @@ test.group('Resumable uploads in a browser', (group) => {
 
     const done = page.waitForEvent('load', { timeout: 90_000 })
     await startUpload(page, file)
-    await page.waitForFunction(
-      () =>
-        /resumed from (\d+)%/.test(
-          document.querySelector('.input-slot[data-kind="video"] .upload-message')!.textContent!
-        ),
-      undefined,
-      { timeout: 30_000, polling: 50 }
-    )
+    await messageMatches(page, /resumed from (\d+)%/, 30_000)
     const text = await videoSlot(page).locator('.upload-message').innerText()
     const resumedFrom = Number(/resumed from (\d+)%/.exec(text)![1])
     assert.isAtLeast(resumedFrom, 20)
@@ -201,11 +194,7 @@ test.group('Resumable uploads in a browser', (group) => {
     )
     await slot.getByRole('button', { name: 'Cancel' }).click()
     assert.equal((await terminated).status(), 204)
-    await page.waitForFunction(
-      () =>
-        document.querySelector('.input-slot[data-kind="video"] .upload-message')!.textContent ===
-        'Upload cancelled.'
-    )
+    await messageMatches(page, /^Upload cancelled\.$/)
     assert.isTrue(await slot.locator('progress').isHidden())
     assert.isTrue(await slot.getByRole('button', { name: 'Upload video' }).isEnabled())
     await page.waitForTimeout(100)
@@ -224,14 +213,7 @@ test.group('Resumable uploads in a browser', (group) => {
     await page.goto(`/tasks/${task.id}`)
     await startUpload(page, await media('text.mp4'))
     const message = videoSlot(page).locator('.upload-message')
-    await page.waitForFunction(
-      () =>
-        /not a video/.test(
-          document.querySelector('.input-slot[data-kind="video"] .upload-message')!.textContent!
-        ),
-      undefined,
-      { timeout: 30_000 }
-    )
+    await messageMatches(page, /not a video/, 30_000)
     assert.match(await message.innerText(), /This file is not a video we can read/)
     assert.isNull(await TaskInput.query().where('taskId', task.id).first())
     await page.setViewportSize({ width: 390, height: 844 })
