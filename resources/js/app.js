@@ -6,11 +6,12 @@ import './tasks.js'
 // The cookie banner: consent choice for Google Analytics.
 import './consent.js'
 
-// Ask before actions that spend tokens or delete data: <form data-confirm="...">
+// Ask before actions that spend tokens or delete data: <button data-confirm="..."> (@!submit)
 document.addEventListener('submit', (event) => {
   const form = event.target
-  if (form instanceof HTMLFormElement && form.dataset.confirm) {
-    if (!window.confirm(form.dataset.confirm)) {
+  const question = event.submitter?.dataset.confirm
+  if (form instanceof HTMLFormElement && question) {
+    if (!window.confirm(question)) {
       event.preventDefault()
       return
     }
