@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import taskService from '#services/tasks/task_service'
 import { media } from '#tests/helpers/media'
-import { multipartBody, seededRandom, sendRaw, type Ending } from '#tests/helpers/hostile'
+import { multipartBody, openFds, seededRandom, sendRaw, type Ending } from '#tests/helpers/hostile'
 import { startHostileServer, SURVIVED, type HostileServer } from '#tests/helpers/hostile_server'
 
 /*
@@ -239,6 +239,11 @@ test.group('Hostile uploads: aborted, cut, slow and lying bodies', (group) => {
       const request = uploadRequest(app, taskId, route, video)
       await sendRaw(app.to, { ...request, cutAt: random.int(50_001), ending, noWait: true })
     }
-    assert.deepEqual(await app.survived(), SURVIVED)
+    const peak = (await openFds(app.pid)).length
+    const result = await app.survived()
+    console.log(
+      `200 rapid aborts: server fds ${app.fdLevel} before, ${peak} right after the last abort, ${(await openFds(app.pid)).length} once settled; ${result.stagingLeftovers} staging files left`
+    )
+    assert.deepEqual(result, SURVIVED)
   }).timeout(60_000)
 })
