@@ -1,9 +1,13 @@
 import { BaseModel, column } from '@adonisjs/lucid/orm'
 import { DateTime } from 'luxon'
 import type { InputKind } from '#config/models'
+import { ownedByScope } from '#models/scopes/owned_by'
 
 /* A tus upload in progress (see the migration); its id is the tus upload id. */
 export default class ResumableUpload extends BaseModel {
+  /** `withScopes((s) => s.ownedBy(user))`: this user's rows only. */
+  static ownedBy = ownedByScope<typeof ResumableUpload>()
+
   static selfAssignPrimaryKey = true
 
   @column({ isPrimary: true })

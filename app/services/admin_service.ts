@@ -1,6 +1,6 @@
-import db from '@adonisjs/lucid/services/db'
 import User, { type UserStatus } from '#models/user'
 import LedgerEntry from '#models/ledger_entry'
+import PaymentOrder from '#models/payment_order'
 import accountService from '#services/account_service'
 import walletService from '#services/wallet_service'
 import { uuidv7 } from '#helpers/ids'
@@ -91,8 +91,10 @@ export class AdminService {
       .withScopes((scopes) => scopes.ownedBy(user))
       .orderBy('id', 'desc')
       .limit(rows)
-    const orders = await db.from('payment_orders').where('user_id', user.id).count('* as total')
-    return { user, entries, orderCount: Number(orders[0].total) }
+    const orders = await PaymentOrder.query()
+      .withScopes((scopes) => scopes.ownedBy(user))
+      .count('* as total')
+    return { user, entries, orderCount: Number(orders[0].$extras.total) }
   }
 }
 

@@ -126,8 +126,11 @@ export class ResumableUploads {
   private async authorize(req: TusRequest, id: string) {
     const context = contextOf(req)
     if (req.method === 'POST') return
-    const row = await ResumableUpload.find(id)
-    if (!row || row.userId !== context.userId) throw NOT_FOUND
+    const row = await ResumableUpload.query()
+      .withScopes((scopes) => scopes.ownedBy(context.userId))
+      .where('id', id)
+      .first()
+    if (!row) throw NOT_FOUND
     context.row = row
   }
 
