@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import Task from '#models/task'
 import { inputLabels } from '#config/models'
 import { offeredModels } from '#services/tasks/provider_routing'
 import generationConfig from '#config/generation'
@@ -21,12 +22,12 @@ export default class TasksController {
       return {
         id: task.id,
         name: task.name,
-        model: task.modelLabel,
+        model: Task.labelOf(task.model),
         status,
         statusLabel: statusLabel(status),
-        lastRunAt: latest?.createdAt ?? null,
+        lastRunAt: latest?.created_at ?? null,
         cost: latest?.cost ?? null,
-        createdAt: task.createdAt,
+        createdAt: task.created_at,
       }
     })
     return view.render('pages/tasks/index', {
@@ -102,7 +103,7 @@ export default class TasksController {
     const runs = await taskService.runsOf(task)
     const latest = runs[0] ?? null
     const status = taskStatus(latest)
-    await user.refresh()
+    /* `user` was read from the database by this request's auth check: its balance is current. */
     response.header('Cache-Control', 'no-store')
     return {
       status,

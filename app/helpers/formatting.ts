@@ -25,7 +25,23 @@ export function formatTokens(value: number) {
   return tokens.format(value)
 }
 
-/** A luxon DateTime as `yyyy-LL-dd HH:mm`; anything else as an empty string. */
-export function formatDate(value: { toFormat?: (f: string) => string } | null | undefined) {
-  return value?.toFormat ? value.toFormat('yyyy-LL-dd HH:mm') : ''
+const SQL_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/
+type DateParts = { year: number; month: number; day: number; hour: number; minute: number }
+const two = (value: number) => String(value).padStart(2, '0')
+
+/**
+ * A luxon DateTime as `yyyy-LL-dd HH:mm` (in its own zone), or a timestamp
+ * as SQLite returns it in plain rows (`yyyy-LL-dd HH:mm:ss`) cut to that
+ * length: a model would parse the text in the local zone and print it in
+ * the same zone, i.e. the same text. Anything else: ''. Built from the
+ * parts: luxon's toFormat parses the format on every call, and pages format
+ * a date per row.
+ */
+export function formatDate(
+  value: string | ({ toFormat?: unknown } & Partial<DateParts>) | null | undefined
+) {
+  if (typeof value === 'string') return SQL_TIMESTAMP.test(value) ? value.slice(0, 16) : ''
+  if (!value?.toFormat) return ''
+  const { year, month, day, hour, minute } = value as DateParts
+  return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}`
 }

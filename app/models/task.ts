@@ -61,6 +61,11 @@ export default class Task extends BaseModel {
   }
 
   get modelLabel() {
-    return this.modelType?.label ?? this.model
+    return Task.labelOf(this.model)
+  }
+
+  /** The model's name for people (the key itself when the model was removed). */
+  static labelOf(model: string) {
+    return findModel(model)?.label ?? model
   }
 }

@@ -61,15 +61,29 @@ const ACTION_FALLBACK: Record<LedgerEntry['action'], string> = {
   manual: 'Manual adjustment',
 }
 
+/* A ledger row as /usage reads it: plain columns (no model instance per row). */
+export type LedgerListRow = Pick<LedgerEntry, 'id' | 'action' | 'diff' | 'description'> & {
+  new_balance: number
+  created_at: string
+}
+export const LEDGER_LIST_COLUMNS = [
+  'id',
+  'action',
+  'diff',
+  'description',
+  'new_balance',
+  'created_at',
+]
+
 /** A ledger row in words for /usage. */
-export function ledgerRow(entry: LedgerEntry) {
+export function ledgerRow(entry: LedgerListRow) {
   return {
     id: entry.id,
-    createdAt: entry.createdAt,
+    createdAt: entry.created_at,
     what: entry.description || ACTION_FALLBACK[entry.action],
     action: entry.action,
     diff: entry.diff,
     diffText: `${entry.diff > 0 ? '+' : '−'}${formatTokens(Math.abs(entry.diff))}`,
-    balanceAfter: entry.newBalance,
+    balanceAfter: entry.new_balance,
   }
 }

@@ -16,7 +16,7 @@ export function statusLabel(status: TaskStatus) {
   return STATUS_LABELS[status]
 }
 
-export function taskStatus(latest: Run | null): TaskStatus {
+export function taskStatus(latest: Pick<Run, 'status'> | null): TaskStatus {
   return latest?.status ?? 'draft'
 }
 

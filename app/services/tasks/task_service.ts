@@ -4,7 +4,7 @@ import generationConfig from '#config/generation'
 import { findModel, runCost, inputLabels, type ModelType } from '#config/models'
 import Task from '#models/task'
 import TaskInput from '#models/task_input'
-import Run, { type RunInput } from '#models/run'
+import Run, { type RunInput, type RunStatus } from '#models/run'
 import type { Owner } from '#models/scopes/owned_by'
 import { uuidv7 } from '#helpers/ids'
 import { isUniqueViolation } from '#helpers/db_errors'
@@ -22,6 +22,28 @@ import {
 } from '#exceptions/task_exceptions'
 
 export const TASKS_PER_PAGE = 20
+
+/*
+ * Pages read only the columns they show. The dashboard reads plain rows
+ * (`pojo()`): a model instance per row (naming, a luxon DateTime parsed per
+ * date column, a deep copy of the originals) was most of its time
+ * (docs/benchmarks.md, "Pages"). Timestamps stay SQL text there.
+ */
+export type TaskListRow = { id: string; name: string; model: string; created_at: string }
+export type LatestRunRow = { task_id: string; status: RunStatus; cost: number; created_at: string }
+const SHOWN_RUN_COLUMNS = [
+  'id',
+  'task_id',
+  'number',
+  'status',
+  'cost',
+  'created_at',
+  'regeneration',
+  'error_message',
+  'refunded_at',
+  'output_key',
+  'finished_at',
+]
 
 export { MODEL_UNAVAILABLE } from '#exceptions/task_exceptions'
 
@@ -58,18 +80,22 @@ export class TaskService {
   /** Dashboard page: newest first, each with its latest run. */
   async list(owner: Owner, page: number) {
     const tasks = await Task.query()
+      .select('id', 'name', 'model', 'created_at')
       .withScopes((scopes) => scopes.ownedBy(owner))
       .orderBy('createdAt', 'desc')
       .orderBy('id', 'desc')
+      .pojo<TaskListRow>()
       .paginate(page, TASKS_PER_PAGE)
     const ids = tasks.all().map((task) => task.id)
     const latest = ids.length
       ? await Run.query()
+          .select('task_id', 'status', 'cost', 'created_at')
           .whereIn('taskId', ids)
           .whereRaw('number = (SELECT MAX(r2.number) FROM runs r2 WHERE r2.task_id = runs.task_id)')
+          .pojo<LatestRunRow>()
       : []
-    const byTask = new Map(latest.map((run) => [run.taskId, run]))
-    return { tasks, latestRun: (task: Task) => byTask.get(task.id) ?? null }
+    const byTask = new Map(latest.map((run) => [run.task_id, run]))
+    return { tasks, latestRun: (task: TaskListRow) => byTask.get(task.id) ?? null }
   }
 
   async create(userId: string, data: { name: string; model: string }) {
@@ -107,8 +133,9 @@ export class TaskService {
     return TaskInput.query().where('taskId', task.id).orderBy('kind', 'desc')
   }
 
+  /** The task's runs as its page and status poll show them (read-only: not all columns). */
   async runsOf(task: Task) {
-    return Run.query().where('taskId', task.id).orderBy('number', 'desc')
+    return Run.query().select(SHOWN_RUN_COLUMNS).where('taskId', task.id).orderBy('number', 'desc')
   }
 
   /** What a run would cost now, and which inputs are still missing. */

@@ -1,18 +1,18 @@
 /*
  * Fills the bench database for the pages benchmark through the app's own
- * services (so the rows are what production writes): for the user with
- * the given email, 50 tasks with inputs and a launched run each (runs
+ * services (so the rows are what production writes): a user signed up and
+ * activated (the services the mailed link leads to), 50 tasks with inputs and a launched run each (runs
  * finished as succeeded or failed, one still queued), and top-ups and
  * debits up to 1,000 applied ledger rows. Prints the id of the task whose
  * status the page polls.
  *
- *   node bin/bench/http/seed.js <email>
+ *   node bin/bench/http/seed.js <email> <password>
  *
  * Runs from the source tree (DATABASE_PATH etc. come from the environment).
  */
 import '@poppinss/ts-exec'
 
-const email = process.argv[2]
+const [email, password] = process.argv.slice(2)
 const TASKS = 50
 const LEDGER_ROWS = 1000
 
@@ -34,6 +34,12 @@ const { default: LedgerEntry } = await import('#models/ledger_entry')
 const { default: taskService } = await import('#services/tasks/task_service')
 const { default: walletService } = await import('#services/wallet_service')
 
+const { default: accountService } = await import('#services/account_service')
+const { user: signedUp } = await accountService.signup(email, password)
+const activation = await accountService.activate(
+  await accountService.issueToken(signedUp, 'activation')
+)
+if (!activation.ok) throw new Error(`bench user not activated: ${activation.reason}`)
 const user = await User.findByOrFail('email', email)
 await walletService.change({
   userId: user.id,
