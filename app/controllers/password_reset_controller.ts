@@ -3,6 +3,7 @@ import { forgotPasswordValidator, resetPasswordValidator } from '#validators/aut
 import { limits } from '#start/limiter'
 import accountService from '#services/account_service'
 import accountMailer from '#services/account_mailer'
+import loginThrottle from '#services/login_throttle'
 import { linkProblem } from '#presenters/link_problem'
 
 export default class PasswordResetController {
@@ -47,6 +48,8 @@ export default class PasswordResetController {
     const result = await accountService.resetPassword(ctx.params.token, password)
     if (!result.ok) return linkProblem(ctx, 'reset', result.reason)
 
+    /* The mailbox is proven: logins from new devices are no longer paused for this account. */
+    await loginThrottle.lift(result.user.email)
     ctx.session.flash('success', 'Your password was changed. Log in with your new password.')
     return ctx.response.redirect().toRoute('session.create', [], {
       qs: { email: result.user.email },

@@ -1,10 +1,11 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { loginValidator } from '#validators/auth'
 import { limits } from '#start/limiter'
-import accountService from '#services/account_service'
+import accountService, { type LoginResult } from '#services/account_service'
 import accountMailer from '#services/account_mailer'
 import { recordSession } from '#services/session_events'
 import sessionGuard, { SESSION_KEYS } from '#services/session_guard'
+import loginThrottle from '#services/login_throttle'
 import { INTENDED_URL_KEY } from '#middleware/auth_middleware'
 
 /** Only same-site relative paths are followed after login. */
@@ -26,7 +27,13 @@ export default class SessionController {
     await limits.loginPerIp().consume(`login:ip:${request.ip()}`)
     await limits.loginPerEmailAndIp().consume(`login:${email}:${request.ip()}`)
 
-    const result = await accountService.attemptLogin(email, password)
+    /* Wrong passwords count per account across IPs; known devices on their own (LoginThrottle). */
+    const outcome = await loginThrottle.attempt(ctx, email, async () => {
+      const login = await accountService.attemptLogin(email, password)
+      return !login.ok && login.reason === 'invalid_credentials' ? false : login
+    })
+    const result: LoginResult =
+      outcome === false ? { ok: false, reason: 'invalid_credentials' } : outcome
     if (!result.ok) {
       session.flashOnly(['email'])
       if (result.reason === 'not_activated') {
@@ -47,6 +54,7 @@ export default class SessionController {
     session.regenerate()
     await auth.use('web').login(result.user)
     sessionGuard.start(session, result.user)
+    loginThrottle.rememberDevice(ctx, result.user.email)
     await recordSession(ctx, result.user, 'login')
     return response.redirect(intended ?? '/tasks')
   }

@@ -1,5 +1,6 @@
 import type { MailBuilder } from '#services/mail_outbox'
 import accountMailer from '#services/account_mailer'
+import loginThrottle from '#services/login_throttle'
 
 /**
  * Every kind of mail the outbox can deliver, and the builder that makes it
@@ -11,4 +12,5 @@ export const mailKinds: Record<string, MailBuilder> = {
   activation: (mail) => accountMailer.buildActivation(mail),
   reset_request: (mail) => accountMailer.buildResetRequest(mail),
   existing_account: (mail) => accountMailer.buildExistingAccount(mail),
+  login_throttled: (mail) => loginThrottle.buildAlert(mail),
 }
