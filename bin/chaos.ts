@@ -296,10 +296,17 @@ try {
   const leakedByLive = staged.filter((name) => uuidTime(name) >= webStartedAt)
   const aged = (Date.now() - 7 * 3600 * 1000) / 1000
   for (const name of staged) utimesSync(join(stagingDir, name), aged, aged)
+  /* Resumable uploads whose creation answer was lost stay resumable for 24 h: age them too. */
+  const tusDir = join(storagePath, '.work', 'uploads')
+  const abandoned = ageResumableUploads(databasePath)
   await apps.start('worker')
   const sweepDeadline = Date.now() + 20_000
-  while (listFiles(stagingDir).length > 0 && Date.now() < sweepDeadline) await sleep(250)
-  const afterSweep = listFiles(stagingDir)
+  const leftovers = () => [
+    ...listFiles(stagingDir),
+    ...listFiles(tusDir).map((name) => `uploads/${name}`),
+  ]
+  while (leftovers().length > 0 && Date.now() < sweepDeadline) await sleep(250)
+  const afterSweep = leftovers()
   await apps.stopAll()
   const flush = await apps.ace(['dwh:flush'])
   if (flush.code !== 0) failures.push(`dwh:flush failed: ${flush.output.trim()}`)
@@ -307,7 +314,14 @@ try {
 
   checks.push(
     ...runChecks({ databasePath, storagePath, apay, bigQuery, stats }),
-    stagingCheck(staged, leakedByLive, afterSweep),
+    stagingCheck(staged, leakedByLive, afterSweep, abandoned),
+    {
+      name: 'every upload the server acknowledged became the task input',
+      ok: stats.lostUploads.length === 0,
+      detail: stats.lostUploads.length
+        ? stats.lostUploads.slice(0, 5).join('; ')
+        : `${stats.uploads} uploads (${stats.resumableUploads} resumable, ${stats.resumes} resumed after a failure)`,
+    },
     {
       name: 'no process died except by our kills',
       ok: apps.crashes.length === 0,
@@ -356,6 +370,8 @@ console.log(
     `${stats.regenerations} regenerations, ${totals.rejectedDebits} refused for lack of tokens); ` +
     `outbox ${totals.outboxRows} rows; customer retries ${stats.retries}; error log lines ${errorLines}`
 )
+const topRetries = [...stats.retryReasons].sort((a, b) => b[1] - a[1]).slice(0, 8)
+console.log(`most retried: ${topRetries.map(([reason, n]) => `${n}× ${reason}`).join(' | ')}`)
 for (const item of checks) console.log(`${item.ok ? 'PASS' : 'FAIL'}  ${item.name}: ${item.detail}`)
 console.log(allOk ? '\nall invariants hold' : '\nINVARIANT VIOLATED (logs in tmp/chaos/logs)')
 
@@ -375,6 +391,18 @@ if (writeDocs) {
   updateBenchmarkSection('Chaos run', chaosSection(row))
 }
 process.exit(allOk ? 0 : 1)
+
+/** Resumable uploads never finished: backdated past the 24 h expiry, so the sweep takes them. */
+function ageResumableUploads(path: string) {
+  const sqlite = new Database(path)
+  try {
+    return sqlite
+      .prepare(`UPDATE resumable_uploads SET created_at = datetime('now', '-25 hours')`)
+      .run().changes
+  } finally {
+    sqlite.close()
+  }
+}
 
 function listFiles(dir: string) {
   try {

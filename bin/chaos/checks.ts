@@ -256,7 +256,12 @@ function customersSettled(stats: Stats) {
 }
 
 /** Staging files: what a killed web process left, and what the sweep left. */
-export function stagingCheck(before: string[], leakedByLive: string[], after: string[]): Check {
+export function stagingCheck(
+  before: string[],
+  leakedByLive: string[],
+  after: string[],
+  abandonedUploads = 0
+): Check {
   const problems = [
     ...leakedByLive.map((name) => `staging file ${name} left by the live web process`),
     ...after.map((name) => `staging file ${name} outlived the sweep`),
@@ -264,6 +269,6 @@ export function stagingCheck(before: string[], leakedByLive: string[], after: st
   return check(
     'no staging file outlives the sweep',
     problems,
-    `${before.length} left by killed web processes, all removed by the sweep`
+    `${before.length} staging files left by killed web processes and ${abandonedUploads} abandoned resumable uploads, all removed by the sweeps`
   )
 }

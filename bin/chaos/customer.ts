@@ -18,6 +18,11 @@ export type Stats = {
   activated: number
   tasks: number
   uploads: number
+  /** tus uploads, and how many times one resumed from the server's offset after a failure. */
+  resumableUploads: number
+  resumes: number
+  /** Uploads the server acknowledged (tus offset complete) that never became the task's input. */
+  lostUploads: string[]
   launches: number
   regenerations: number
   rejectedLaunches: number
@@ -26,6 +31,8 @@ export type Stats = {
   ordersDeclined: number
   postbacks: number
   retries: number
+  /** Why steps were retried (step: reason → count), for the summary. */
+  retryReasons: Map<string, number>
   /** 5xx answers: the app failed a request without being killed during it. */
   serverErrors: string[]
   /** What each customer did at apay: payment id → order and the customer's choice. */
@@ -42,6 +49,9 @@ export function emptyStats(): Stats {
     activated: 0,
     tasks: 0,
     uploads: 0,
+    resumableUploads: 0,
+    resumes: 0,
+    lostUploads: [],
     launches: 0,
     regenerations: 0,
     rejectedLaunches: 0,
@@ -50,6 +60,7 @@ export function emptyStats(): Stats {
     ordersDeclined: 0,
     postbacks: 0,
     retries: 0,
+    retryReasons: new Map(),
     serverErrors: [],
     payments: new Map(),
     runs: new Map(),
@@ -152,6 +163,8 @@ export class Customer {
         if (Date.now() > this.world.giveUpAt)
           throw new Error(`${this.email}: gave up on ${what} (${(error as Error).message})`)
         this.stats.retries += 1
+        const reason = `${what}: ${(error as Error).message.replace(UUID, ':id').slice(0, 80)}`
+        this.stats.retryReasons.set(reason, (this.stats.retryReasons.get(reason) ?? 0) + 1)
         await sleep(200 + this.world.random() * 800)
       }
     }
@@ -377,8 +390,20 @@ export class Customer {
   private async upload(taskId: string, kind: 'video' | 'audio') {
     const file = kind === 'video' ? this.world.media.video : this.world.media.audio
     const name = kind === 'video' ? 'clip.mp4' : 'voice.mp3'
-    /* Both real routes: the page's raw PUT, and the multipart form without JavaScript. */
-    const raw = this.chance(0.5)
+    /* Every real route: the page's raw PUT, the form without JavaScript, and tus at /uploads. */
+    const roll = this.world.random()
+    if (roll < 1 / 3) await this.resumableUpload(taskId, kind, file, name)
+    else await this.plainUpload(taskId, kind, file, name, roll < 2 / 3)
+    this.stats.uploads += 1
+  }
+
+  private async plainUpload(
+    taskId: string,
+    kind: 'video' | 'audio',
+    file: Buffer,
+    name: string,
+    raw: boolean
+  ) {
     await this.attempt(`upload ${kind}`, async () => {
       const token = await this.csrf(`/tasks/${taskId}`)
       const path = `/tasks/${taskId}/inputs/${kind}`
@@ -406,7 +431,92 @@ export class Customer {
       const text = await response.text()
       if (response.status !== 201) throw new Retry(`upload answered ${response.status}: ${text}`)
     })
-    this.stats.uploads += 1
+  }
+
+  /**
+   * tus 1.0.0 like a resumable client: create, then PATCH in small chunks
+   * with a pause between them (so kills land mid-upload); after a failure,
+   * HEAD for the server's offset and go on from there. A client takes an
+   * offset equal to the length as "done", so that is checked against the
+   * task afterwards: acknowledged bytes must have become the input.
+   */
+  private async resumableUpload(
+    taskId: string,
+    kind: 'video' | 'audio',
+    file: Buffer,
+    name: string
+  ) {
+    const tus = { 'tus-resumable': '1.0.0' }
+    const metadata = Object.entries({ task: taskId, kind, filename: name })
+      .map(([key, value]) => `${key} ${Buffer.from(value).toString('base64')}`)
+      .join(',')
+    const token = await this.attempt('csrf', () => this.csrf(`/tasks/${taskId}`))
+    const location = await this.attempt(`tus create ${kind}`, async () => {
+      const response = await this.send('/uploads', {
+        method: 'POST',
+        headers: {
+          ...tus,
+          'upload-length': String(file.length),
+          'upload-metadata': metadata,
+          'x-csrf-token': token,
+        },
+      })
+      await response.body?.cancel()
+      const url = response.headers.get('location')
+      if (response.status !== 201 || !url) throw new Retry(`tus create answered ${response.status}`)
+      return new URL(url, this.world.base).pathname
+    })
+    this.stats.resumableUploads += 1
+    const chunk = Math.ceil(file.length / 4)
+    let offset = 0
+    let finalAnswer = false
+    while (offset < file.length) {
+      try {
+        const response = await this.send(location, {
+          method: 'PATCH',
+          headers: {
+            ...tus,
+            'upload-offset': String(offset),
+            'content-type': 'application/offset+octet-stream',
+            'x-csrf-token': token,
+          },
+          body: new Uint8Array(file.subarray(offset, offset + chunk)),
+        })
+        const text = await response.text()
+        if (response.status !== 204)
+          throw new Retry(`tus PATCH answered ${response.status}: ${text}`)
+        offset = Number(response.headers.get('upload-offset'))
+        finalAnswer = offset >= file.length
+        await sleep(this.world.random() * 300)
+      } catch (error) {
+        if (!(error instanceof Retry) && !isNetworkError(error)) throw error
+        if (Date.now() > this.world.giveUpAt) throw new Error(`${this.email}: gave up on tus`)
+        this.stats.retries += 1
+        await sleep(200 + this.world.random() * 800)
+        const head = await this.attempt('tus HEAD', async () => {
+          const answer = await this.send(location, { method: 'HEAD', headers: tus })
+          await answer.body?.cancel()
+          return { status: answer.status, offset: Number(answer.headers.get('upload-offset')) }
+        })
+        /* Gone: finished (its row is removed) or refused; the task says which. */
+        if (head.status === 404) break
+        if (head.status !== 200) throw new Error(`tus HEAD answered ${head.status}`)
+        this.stats.resumes += 1
+        offset = head.offset
+      }
+    }
+    const stored = await this.attempt('input check', async () => {
+      const response = await this.send(`/tasks/${taskId}/inputs/${kind}`)
+      await response.body?.cancel()
+      return response.status === 200
+    })
+    if (stored) return
+    if (offset >= file.length)
+      this.stats.lostUploads.push(
+        `${kind} of task ${taskId}: tus said complete (${finalAnswer ? 'final PATCH' : 'HEAD'}) but no input`
+      )
+    /* Not stored: upload it again, as the customer would. */
+    await this.plainUpload(taskId, kind, file, name, true)
   }
 
   /** Presses Launch (or Regenerate); the new run's id, or null when it was refused. */
