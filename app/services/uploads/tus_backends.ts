@@ -41,7 +41,7 @@ export class FileBackend implements TusBackend {
 
   async complete(upload: FinishedUpload) {
     const path = join(this.directory, upload.id)
-    const finished = await this.store.getUpload(upload.id)
+    const finished = await this.store.storedUpload(upload.id)
     this.store.finished.set(upload.id, finished)
     try {
       const task = await Task.findOrFail(upload.taskId)
@@ -69,12 +69,30 @@ export class FileBackend implements TusBackend {
  * Upload-Expires header of a creation-with-upload); by then the file has
  * become the task's input. Until the request ends, that read gets the
  * finished upload as it was. `release(id)` forgets it.
+ *
+ * An upload still in the store with every byte in was never completed:
+ * the process died inside its final PATCH (between the last byte and the
+ * input being saved). Reporting Upload-Offset = Upload-Length would tell
+ * the client "done" for a file that never became the input, so its last
+ * byte is reported missing instead: the client sends it again, and that
+ * PATCH completes the upload (or answers why the file is refused). A
+ * completion under way in this process answers from `finished`.
  */
 class FinishingFileStore extends FileStore {
   readonly finished = new Map<string, Upload>()
 
   async getUpload(id: string) {
-    return this.finished.get(id) ?? super.getUpload(id)
+    const finishing = this.finished.get(id)
+    if (finishing) return finishing
+    const upload = await super.getUpload(id)
+    if (upload.size !== undefined && upload.size > 0 && upload.offset >= upload.size)
+      upload.offset = upload.size - 1
+    return upload
+  }
+
+  /** The upload as stored (every byte counted), for the completion itself. */
+  storedUpload(id: string) {
+    return super.getUpload(id)
   }
 }
 
