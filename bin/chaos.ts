@@ -442,14 +442,17 @@ function chaosSection(row: string) {
   return [
     '`npm run chaos` (not part of `npm test`): the production build as a web process and a worker ' +
       '(`node ace worker`), 20 simulated customers over HTTP (sign-up, activation from the mailed link, ' +
-      'packs bought through apay with its postback, video + audio uploads by raw PUT and multipart, ' +
-      'launches and regenerations), while the web process is killed with SIGKILL every 3–10 s and the ' +
+      'packs bought through apay with its postback, video + audio uploads by raw PUT, multipart and tus ' +
+      '(resumed from the server offset after a kill), launches and regenerations), while the web process ' +
+      'is killed with SIGKILL every 3–10 s and the ' +
       'worker 1–10 s after it takes the worker lease, each restarted at once. apay, the generation API ' +
       '(70% of jobs succeed, 15% fail, 5% are lost, 10% expire their first output URL) and BigQuery are ' +
       'fakes over real HTTP. Afterwards: ledger invariant for every user, every paid order credited ' +
       'exactly once, every run charged once and succeeded or refunded once, every outbox row stored once ' +
-      'in BigQuery (by insertId) with one event per fact, no staging file left after the sweep, no 5xx, ' +
-      'no crash. See bin/chaos.ts.',
+      'in BigQuery (by insertId) with one event per fact, every upload the server acknowledged is the ' +
+      "task's input, no staging file or abandoned resumable upload left after the sweeps, no 5xx, no crash. " +
+      'A killed worker holds the worker lease until it expires (30 s), so background work pauses after each ' +
+      'worker kill; that is why runs per minute are far below a calm run. See bin/chaos.ts.',
     '',
     header,
     '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |',

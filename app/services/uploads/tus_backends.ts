@@ -60,7 +60,8 @@ export class FileBackend implements TusBackend {
 
   async remove(id: string) {
     await rm(join(this.directory, id), { force: true })
-    await this.store.configstore.delete(id)
+    /* A process killed between the row and the store's files leaves no .json: already removed. */
+    await rm(join(this.directory, `${id}.json`), { force: true })
   }
 }
 

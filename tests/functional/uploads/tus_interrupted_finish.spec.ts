@@ -1,23 +1,32 @@
 import { test } from '@japa/runner'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import db from '@adonisjs/lucid/services/db'
 import mediaStorage from '#integrations/storage/media_storage'
 import ResumableUpload from '#models/resumable_upload'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
+import { ResumableUploadsSweepJob } from '#jobs/resumable_uploads_sweep_job'
 import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
 import { media } from '#tests/helpers/media'
 import { tus, tusCreate, tusLogin, tusPatch } from '#tests/helpers/tus'
 
 /*
- * Found by the chaos run (npm run chaos): the web process killed while the
+ * Found by the chaos run (npm run chaos). First: the web process killed while the
  * final PATCH was completing an upload (sniff, ffprobe, move into storage).
  * The bytes were all in the tus store, so HEAD answered Upload-Offset equal
  * to Upload-Length: a tus client takes that as "done" and never comes back,
  * yet the file never became the task's input. An upload whose bytes are all
  * in but that was never completed now reports its last byte as missing;
  * the client sends it again and that PATCH completes the upload.
+ */
+
+/*
+ * Second: a process killed between the upload's row and the store's files
+ * (a creation whose answer never came) leaves a row without files; the
+ * sweep's removal failed on the missing .json and stopped the whole pass,
+ * so every expired upload after it kept its bytes forever.
  */
 
 test.group('Resumable uploads (tus) / completion interrupted by a crash', (group) => {
@@ -75,5 +84,27 @@ test.group('Resumable uploads (tus) / completion interrupted by a crash', (group
     assert.equal(last.status, 204, last.text)
     assert.equal(last.headers.get('upload-offset'), String(video.length))
     assert.lengthOf(await TaskInput.query().where('taskId', task.id), 1)
+  })
+
+  test('the sweep removes an expired upload whose files a crash never wrote, and goes on', async ({
+    assert,
+  }) => {
+    const user = await createUser()
+    const session = await tusLogin(user.email)
+    const task = await taskService.create(user.id, { name: 'Clip', model: 'restyle' })
+    const dir = mediaStorage.scratchDir('uploads')
+    const meta = { task: task.id, kind: 'video', filename: 'clip.mp4' }
+    const orphan = (await tusCreate(session, 5000, meta)).split('/').pop()!
+    const expired = (await tusCreate(session, 5000, meta)).split('/').pop()!
+    await rm(join(dir, orphan))
+    await rm(join(dir, `${orphan}.json`))
+    const past = new Date(Date.now() - 25 * 3600 * 1000).toISOString()
+    await db.from('resumable_uploads').update({ created_at: past.slice(0, 19).replace('T', ' ') })
+
+    await new ResumableUploadsSweepJob().tick()
+    assert.isNull(await ResumableUpload.find(orphan))
+    assert.isNull(await ResumableUpload.find(expired))
+    const left = (await readdir(dir)).filter((name) => name.startsWith(expired))
+    assert.deepEqual(left, [])
   })
 })
