@@ -1,6 +1,7 @@
 import { test } from '@japa/runner'
 import type { ApiClient } from '@japa/api-client'
 import { freshState } from '#tests/helpers/db'
+import { mailsTo } from '#tests/helpers/mailbox'
 import { createUser } from '#tests/helpers/users'
 import { signedIn } from '#tests/helpers/auth'
 import { media } from '#tests/helpers/media'
@@ -69,6 +70,34 @@ test.group('Reflected input: signed-out forms', (group) => {
     response.assertStatus(200)
     response.assertTextIncludes('Invalid email or password.')
     assertInert(response.text(), email)
+  })
+
+  test('an address with quote characters is text in the mails it gets', async ({
+    client,
+    assert,
+  }) => {
+    const email = "o'neil`{x}&y@example.com"
+    await client
+      .post('/signup')
+      .form({
+        email,
+        password: 'correct horse battery',
+        passwordConfirmation: 'correct horse battery',
+      })
+      .withCsrfToken()
+      .redirects(0)
+    await client
+      .post('/signup')
+      .form({
+        email,
+        password: 'correct horse battery',
+        passwordConfirmation: 'correct horse battery',
+      })
+      .withCsrfToken()
+      .redirects(0)
+    const mails = await mailsTo(email)
+    assert.lengthOf(mails, 2)
+    for (const mail of mails) assertInert(mail.html, email)
   })
 
   test('query strings on other pages are never turned into markup', async ({ client }) => {

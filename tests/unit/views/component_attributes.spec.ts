@@ -46,4 +46,21 @@ test.group('Component attributes are escaped', (group) => {
       .renderRaw(`@!field({ name: 'email', label: 'Email', value: payload })`, { payload })
     assertInert(html, payload)
   })
+
+  /* A form's action is always a route() URL, never user input. */
+  test('the form and submit components escape every prop they spread', async () => {
+    const renderer = edge.createRenderer().share({ csrfField: () => '' })
+    for (const payload of REFLECTED_CORPUS) {
+      const form = await renderer.renderRaw(
+        `@form({ action: '/tasks', class: payload, 'data-note': payload })\n@end`,
+        { payload }
+      )
+      assertInert(form, payload)
+      const button = await renderer.renderRaw(
+        `@!submit({ text: payload, confirm: payload, title: payload, name: payload })`,
+        { payload }
+      )
+      assertInert(button, payload)
+    }
+  })
 })
