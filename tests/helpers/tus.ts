@@ -49,7 +49,10 @@ export async function tusLogin(email: string, password = 'correct horse battery'
 
 export type TusAnswer = { status: number; headers: Headers; text: string; json: () => any }
 
-/** One tus request. `session: null` sends no cookie; `csrf: false` no X-CSRF-Token. */
+/**
+ * One tus request (`path` on the test server, or a full URL). `session: null`
+ * sends no cookie; `csrf: false` no X-CSRF-Token.
+ */
 export async function tus(
   session: TusSession | null,
   method: 'POST' | 'HEAD' | 'PATCH' | 'DELETE' | 'OPTIONS',
@@ -61,7 +64,8 @@ export async function tus(
   if (session && options.csrf !== false && method !== 'HEAD') headers['X-CSRF-Token'] = session.csrf
   if (options.body && !headers['Content-Type'])
     headers['Content-Type'] = 'application/offset+octet-stream'
-  const response = await fetch(`${base()}${path}`, {
+  const url = path.startsWith('http') ? path : `${base()}${path}`
+  const response = await fetch(url, {
     method,
     headers,
     body: options.body ? new Uint8Array(options.body) : undefined,
@@ -75,13 +79,14 @@ export async function tus(
 export async function tusCreate(
   session: TusSession,
   length: number,
-  metadata: Record<string, string>
+  metadata: Record<string, string>,
+  origin = ''
 ) {
-  const created = await tus(session, 'POST', '/uploads', {
+  const created = await tus(session, 'POST', `${origin}/uploads`, {
     headers: { 'Upload-Length': String(length), 'Upload-Metadata': tusMetadata(metadata) },
   })
   if (created.status !== 201) throw new Error(`creation failed: ${created.status} ${created.text}`)
-  return created.headers.get('location')!
+  return `${origin}${created.headers.get('location')!}`
 }
 
 export function tusPatch(session: TusSession, path: string, offset: number, body: Buffer) {

@@ -1,12 +1,20 @@
+import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { rm } from 'node:fs/promises'
+import { Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { FileStore } from '@tus/file-store'
-import type { DataStore, Upload } from '@tus/server'
+import { ERRORS, type DataStore, type Upload } from '@tus/server'
+import { collectYoungGeneration } from '#services/tasks/young_gc'
 import type { InputKind } from '#config/models'
 import mediaStorage from '#integrations/storage/media_storage'
 import Task from '#models/task'
 import type TaskInput from '#models/task_input'
 import uploadService from '#services/tasks/upload_service'
+
+/* Same as the raw PUT's staging file (upload_service.ts): bounded memory, few large writes. */
+const WRITE_BUFFER = 2 * 1024 * 1024
+const YOUNG_GC_EVERY = 8 * 1024 * 1024
 
 /* tus `expiration`: an upload must complete within this long after its creation. */
 export const UPLOAD_EXPIRY_MS = 24 * 60 * 60 * 1000
@@ -94,6 +102,39 @@ class FinishingFileStore extends FileStore {
   /** The upload as stored (every byte counted), for the completion itself. */
   storedUpload(id: string) {
     return super.getUpload(id)
+  }
+
+  /**
+   * Appends a PATCH body at `offset`, like the raw PUT writes its staging
+   * file: a large write buffer (few, large writes) and a young-generation GC
+   * every few MB (written chunks die young; see young_gc.ts). An aborted
+   * request ends the body stream gracefully, so what arrived is flushed and
+   * the next HEAD reports it.
+   */
+  async write(readable: Readable, id: string, offset: number) {
+    const file = createWriteStream(join(this.directory, id), {
+      flags: 'r+',
+      start: offset,
+      highWaterMark: WRITE_BUFFER,
+    })
+    let written = 0
+    let nextGc = YOUNG_GC_EVERY
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        written += chunk.length
+        if (written >= nextGc) {
+          nextGc += YOUNG_GC_EVERY
+          collectYoungGeneration()
+        }
+        callback(null, chunk)
+      },
+    })
+    try {
+      await pipeline(readable, counter, file)
+    } catch {
+      throw ERRORS.FILE_WRITE_ERROR
+    }
+    return offset + written
   }
 }
 

@@ -18,6 +18,7 @@ import {
 } from '#tests/helpers/app_process'
 import { waitForRun } from '#tests/functional/tasks/helpers'
 import { FakeS3Server } from '#tests/fakes/s3_server'
+import { tus, tusCreate, tusPatch } from '#tests/helpers/tus'
 
 /*
  * DRIVE_DISK=s3 for real: the app runs as its own process (with the worker
@@ -151,6 +152,38 @@ test.group('DRIVE_DISK=s3 against a local S3-compatible server', (group) => {
       await server.stop()
     }
   }).timeout(120_000)
+
+  test('a resumable (tus) upload in two PATCHes lands in the bucket byte for byte (the tus bytes stay local until then)', async ({
+    assert,
+  }) => {
+    const user = await createUser({ password: PASSWORD })
+    const task = await taskService.create(user.id, { name: 'Resumed', model: 'restyle' })
+    const video = await readFile(await media('video.mp4'))
+    const server = await startServer({
+      port: await freePort(),
+      databasePath,
+      env: s3.appEnv({ LOG_LEVEL: 'warn' }),
+    })
+    try {
+      const web = await logIn(server, user.email)
+      const session = { cookie: web.cookieHeader(), csrf: await web.csrfToken(`/tasks/${task.id}`) }
+      const meta = { task: task.id, kind: 'video', filename: 'resumed.mp4' }
+      const url = await tusCreate(session, video.length, meta, server.baseUrl)
+      const half = Math.floor(video.length / 2)
+      assert.equal((await tusPatch(session, url, 0, video.subarray(0, half))).status, 204)
+      const head = await tus(session, 'HEAD', url)
+      assert.equal(head.headers.get('upload-offset'), String(half))
+      const last = await tusPatch(session, url, half, video.subarray(half))
+      assert.equal(last.status, 204, last.text)
+
+      const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
+      assert.equal(input.size, video.length)
+      assert.isTrue((await s3.bytes(input.storageKey)).equals(video))
+      assert.equal((await tus(session, 'HEAD', url)).status, 404)
+    } finally {
+      await server.stop()
+    }
+  }).timeout(60_000)
 
   test('a store that keeps other bytes than were sent fails the upload and keeps nothing', async ({
     assert,

@@ -1,0 +1,448 @@
+/*
+ * Resumable uploads (tus, /uploads) against the raw PUT path, in one run,
+ * on the app over 127.0.0.1 (fs disk, NODE_ENV=production, --expose-gc):
+ *
+ *   1. throughput: a 1 GB video (raw 720p frames in Matroska, made by ffmpeg
+ *      once) through tus (POST /uploads, then one PATCH with the whole file)
+ *      and through the raw PUT, alternating, several rounds, both sent by
+ *      curl. Time from the first byte to the answer (sniff, ffprobe and the
+ *      rename into storage included). Server RSS sampled every 20 ms.
+ *   2. cut connections: a 500 MB upload through a local TCP proxy that cuts
+ *      the connection three times (after every ~125 MB it forwarded); the
+ *      client resumes like tus-js-client (HEAD for the offset, PATCH from
+ *      there). Reports the bytes the proxy received from the client beyond
+ *      the file's size (sent twice).
+ *   3. 20 concurrent 100 MB tus uploads, each from a different user.
+ *
+ * Writes the "Resumable uploads" section of docs/benchmarks.md and prints
+ * whether the targets are met; exits 0 either way (a benchmark, not a test).
+ *
+ *   node bin/bench/uploads.js [--size-mb 1024] [--rounds 2] [--users 20]
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { request } from 'node:http'
+import { cpus, loadavg } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { updateBenchmarkSection } from './report.js'
+
+const args = process.argv.slice(2)
+const option = (name, fallback) => {
+  const index = args.indexOf(`--${name}`)
+  return index === -1 ? fallback : args[index + 1]
+}
+const sizeMb = Number(option('size-mb', 1024))
+const rounds = Number(option('rounds', 2))
+const users = Number(option('users', 20))
+const port = 3393
+const proxyPort = port + 1
+const base = `http://127.0.0.1:${port}`
+const work = `${process.cwd()}/tmp/bench-uploads`
+const MB = 1024 * 1024
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123456789'
+
+const env = {
+  ...process.env,
+  NODE_ENV: 'production',
+  PORT: String(port),
+  HOST: '127.0.0.1',
+  APP_URL: base,
+  LOG_LEVEL: 'warn',
+  DATABASE_PATH: `${work}/bench.sqlite3`,
+  SESSION_DRIVER: 'cookie',
+  MAIL_MAILER: 'dev',
+  MAILBOX_PATH: `${work}/mailbox`,
+  STORAGE_PATH: `${work}/storage`,
+  DRIVE_DISK: 'fs',
+  WORKER_IN_PROCESS: 'false',
+  GENERATION_PROVIDER: 'local',
+  ADMIN_TOKEN,
+  TRUSTED_PROXIES: '127.0.0.1',
+  /* Room for the 1 GB file (the product limit is 500 MB). */
+  UPLOAD_MAX_VIDEO_MB: String(Math.max(sizeMb, 500) + 64),
+  /* Logins of 20 users from one address in a few seconds. */
+  LIMITER_STORE: 'memory',
+}
+
+function run(cmd, cmdArgs, options = {}) {
+  const result = spawnSync(cmd, cmdArgs, { stdio: 'inherit', env, ...options })
+  if (result.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed`)
+}
+
+/** ~mb of uncompressed 720p frames: a real video ffprobe accepts, made fast. */
+function makeSource(mb) {
+  mkdirSync(work, { recursive: true })
+  const path = `${work}/source-${mb}mb.mkv`
+  if (existsSync(path) && statSync(path).size >= mb * MB * 0.99) return path
+  const frames = Math.ceil((mb * MB) / (1280 * 720 * 1.5))
+  console.log(`making ${path} (${frames} raw 720p frames)…`)
+  // prettier-ignore
+  run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25',
+    '-frames:v', String(frames), '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-f', 'matroska', path])
+  return path
+}
+
+function rssOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/**
+ * A cookie session of one user (signed up, activated through the admin API,
+ * logged in), from its own client address (X-Forwarded-For from the trusted
+ * local proxy), so 20 sign-ups are not one client hitting the rate limits.
+ */
+async function userSession(email, ip) {
+  const from = { 'x-forwarded-for': ip }
+  const jar = new Map()
+  const keep = (response) => {
+    for (const header of response.headers.getSetCookie()) {
+      const [pair] = header.split(';')
+      const index = pair.indexOf('=')
+      jar.set(pair.slice(0, index), pair.slice(index + 1))
+    }
+  }
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+  const csrf = async (path) => {
+    const response = await fetch(base + path, { headers: { ...from, cookie: cookie() } })
+    keep(response)
+    return (await response.text()).match(/name='_csrf' value='([^']+)'/)[1]
+  }
+  const post = async (formPath, path, form) => {
+    const token = await csrf(formPath)
+    const response = await fetch(base + path, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        ...from,
+        'content-type': 'application/x-www-form-urlencoded',
+        'cookie': cookie(),
+      },
+      body: new URLSearchParams({ _csrf: token, ...form }),
+    })
+    keep(response)
+    return response
+  }
+  const password = 'bench password 1'
+  await post('/signup', '/signup', { email, password, passwordConfirmation: password })
+  const admin = { 'authorization': `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
+  const found = await (
+    await fetch(`${base}/api/internal/user?email=${encodeURIComponent(email)}`, { headers: admin })
+  ).json()
+  await fetch(`${base}/api/internal/user`, {
+    method: 'PUT',
+    headers: admin,
+    body: JSON.stringify({ userID: found.userID, status: 'activated' }),
+  })
+  const login = await post('/login', '/login', { email, password })
+  if (login.headers.get('location') !== '/tasks') throw new Error(`bench: ${email} not logged in`)
+  const created = await post('/tasks/new', '/tasks', { name: 'Upload bench', model: 'restyle' })
+  const taskId = created.headers.get('location').split('/').pop()
+  return { cookie, taskId, csrf: await csrf(`/tasks/${taskId}`) }
+}
+
+const b64 = (value) => Buffer.from(value).toString('base64')
+
+/** POST /uploads; returns the upload's URL. */
+async function tusCreate(session, size, origin = base) {
+  const response = await fetch(`${origin}/uploads`, {
+    method: 'POST',
+    headers: {
+      'Tus-Resumable': '1.0.0',
+      'Upload-Length': String(size),
+      'Upload-Metadata': `task ${b64(session.taskId)},kind ${b64('video')},filename ${b64('bench.mkv')}`,
+      'Cookie': session.cookie(),
+      'X-CSRF-Token': session.csrf,
+    },
+  })
+  if (response.status !== 201)
+    throw new Error(`creation: ${response.status} ${await response.text()}`)
+  return origin + response.headers.get('location')
+}
+
+/** One curl request streaming `file` as the body; resolves with { status, body }. */
+function curl(method, url, session, headers, file) {
+  const headerArgs = Object.entries({
+    'Cookie': session.cookie(),
+    'X-CSRF-Token': session.csrf,
+    'Accept': 'application/json',
+    'Expect': '',
+    ...headers,
+  }).flatMap(([name, value]) => ['-H', `${name}: ${value}`])
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'curl',
+      ['-sS', '-o', '-', '-w', '\n%{http_code}', '-X', method, ...headerArgs, '-T', file, url],
+      { stdio: ['ignore', 'pipe', 'inherit'] }
+    )
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.on('error', reject)
+    child.on('exit', () => {
+      const index = output.lastIndexOf('\n')
+      resolve({ status: Number(output.slice(index + 1)), body: output.slice(0, index) })
+    })
+  })
+}
+
+async function tusUpload(session, file) {
+  const url = await tusCreate(session, statSync(file).size)
+  return curl(
+    'PATCH',
+    url,
+    session,
+    {
+      'Tus-Resumable': '1.0.0',
+      'Upload-Offset': '0',
+      'Content-Type': 'application/offset+octet-stream',
+    },
+    file
+  )
+}
+
+function rawUpload(session, file) {
+  return curl(
+    'PUT',
+    `${base}/tasks/${session.taskId}/inputs/video`,
+    session,
+    {
+      'Content-Type': 'application/octet-stream',
+      'X-File-Name': 'bench.mkv',
+    },
+    file
+  )
+}
+
+/** Runs `fn` while sampling the server's RSS; returns its result, seconds and peak growth. */
+async function measured(pid, fn) {
+  await sleep(1000)
+  const baseline = rssOf(pid)
+  let peak = baseline
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(pid))
+    } catch {}
+  }, 20)
+  const started = process.hrtime.bigint()
+  try {
+    const result = await fn()
+    return {
+      result,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      growth: (peak - baseline) / MB,
+    }
+  } finally {
+    clearInterval(sampler)
+  }
+}
+
+/**
+ * A TCP proxy in front of the app that cuts every connection once it has
+ * forwarded `cutEvery` bytes from the client, `cuts` times in all. Counts
+ * the bytes it received from clients.
+ */
+function cuttingProxy(cutEvery, cuts) {
+  const state = { received: 0, cuts: 0 }
+  const server = createServer((client) => {
+    const upstream = createConnection(port, '127.0.0.1')
+    let forwarded = 0
+    client.on('data', (chunk) => {
+      state.received += chunk.length
+      forwarded += chunk.length
+      if (state.cuts < cuts && forwarded >= cutEvery) {
+        state.cuts += 1
+        client.destroy()
+        upstream.destroy()
+        return
+      }
+      if (!upstream.write(chunk)) client.pause()
+    })
+    upstream.on('drain', () => client.resume())
+    upstream.pipe(client)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+  })
+  return new Promise((resolve) =>
+    server.listen(proxyPort, '127.0.0.1', () => resolve({ server, state }))
+  )
+}
+
+/** Resumes like tus-js-client: HEAD for the offset, then PATCH the rest; retries after a cut. */
+async function resumingUpload(session, file, origin) {
+  const size = statSync(file).size
+  const url = await tusCreate(session, size, origin)
+  const headers = { 'Tus-Resumable': '1.0.0', 'Cookie': session.cookie() }
+  let attempts = 0
+  for (;;) {
+    attempts += 1
+    if (attempts > 20) throw new Error('too many attempts')
+    let offset
+    try {
+      const head = await fetch(url, { method: 'HEAD', headers })
+      if (head.status !== 200) throw new Error(`HEAD ${head.status}`)
+      offset = Number(head.headers.get('upload-offset'))
+    } catch {
+      await sleep(200)
+      continue
+    }
+    if (offset === size) return { attempts, status: 204 }
+    const status = await new Promise((resolve) => {
+      const req = request(url, {
+        method: 'PATCH',
+        headers: {
+          ...headers,
+          'X-CSRF-Token': session.csrf,
+          'Upload-Offset': String(offset),
+          'Content-Type': 'application/offset+octet-stream',
+          'Content-Length': String(size - offset),
+        },
+      })
+      req.on('response', (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode))
+      })
+      req.on('error', () => resolve(0))
+      const body = createReadStream(file, { start: offset, highWaterMark: 1024 * 1024 })
+      body.pipe(req)
+      req.on('close', () => body.destroy())
+    })
+    if (status === 204) return { attempts, status }
+    if (status >= 400 && status < 500 && status !== 409 && status !== 423) {
+      throw new Error(`PATCH answered ${status}`)
+    }
+    await sleep(200)
+  }
+}
+
+const big = makeSource(sizeMb)
+const half = makeSource(500)
+const small = makeSource(100)
+const bytes = statSync(big).size
+const loadAtStart = loadavg()[0]
+
+rmSync(env.STORAGE_PATH, { recursive: true, force: true })
+for (const suffix of ['', '-wal', '-shm']) rmSync(env.DATABASE_PATH + suffix, { force: true })
+run('node', ['ace', 'migration:run', '--force'], { stdio: 'ignore' })
+const server = spawn(
+  process.execPath,
+  ['--expose-gc', '--import=@poppinss/ts-exec', 'bin/server.ts'],
+  { env, stdio: 'inherit' }
+)
+const results = { tus: [], raw: [] }
+let cut = null
+let concurrent = null
+try {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    try {
+      if ((await fetch(`${base}/health`)).ok) break
+    } catch {}
+    await sleep(100)
+  }
+  const session = await userSession('uploads-bench@example.com', '10.9.0.1')
+  /* Warm-up: a small upload on each path loads every module they use. */
+  for (const fn of [tusUpload, rawUpload]) {
+    const warm = await fn(session, small)
+    if (warm.status >= 300) throw new Error(`warm-up answered ${warm.status}: ${warm.body}`)
+  }
+
+  for (let round = 0; round < rounds; round++) {
+    for (const path of round % 2 ? ['raw', 'tus'] : ['tus', 'raw']) {
+      const fn = path === 'tus' ? tusUpload : rawUpload
+      const { result, seconds, growth } = await measured(server.pid, () => fn(session, big))
+      if (result.status >= 300) throw new Error(`${path} answered ${result.status}: ${result.body}`)
+      const load = loadavg()[0]
+      results[path].push({ seconds, growth, load })
+      console.log(
+        `${path.padEnd(4)} round ${round + 1}: ${seconds.toFixed(2)} s, ${(bytes / MB / seconds).toFixed(0)} MB/s, RSS +${growth.toFixed(1)} MB, load ${load.toFixed(1)}`
+      )
+    }
+  }
+
+  /* 500 MB through a proxy that cuts the connection three times. */
+  const halfBytes = statSync(half).size
+  const proxy = await cuttingProxy(Math.floor(halfBytes / 4), 3)
+  try {
+    const measuredCut = await measured(server.pid, () =>
+      resumingUpload(session, half, `http://127.0.0.1:${proxyPort}`)
+    )
+    const resent = proxy.state.received - halfBytes
+    cut = {
+      ...measuredCut,
+      cuts: proxy.state.cuts,
+      received: proxy.state.received,
+      resent,
+      size: halfBytes,
+    }
+    console.log(
+      `cut x${proxy.state.cuts}: ${measuredCut.result.attempts} PATCH attempts, ${(resent / MB).toFixed(2)} MB sent twice (${((resent / halfBytes) * 100).toFixed(2)}%)`
+    )
+  } finally {
+    proxy.server.close()
+  }
+
+  /* 20 users, one 100 MB upload each, all at once. */
+  const sessions = []
+  for (let i = 0; i < users; i++)
+    sessions.push(await userSession(`uploads-bench-${i}@example.com`, `10.9.1.${i + 1}`))
+  const measuredMany = await measured(server.pid, () =>
+    Promise.all(sessions.map((s) => tusUpload(s, small)))
+  )
+  const ok = measuredMany.result.filter((r) => r.status === 204).length
+  for (const failed of measuredMany.result.filter((r) => r.status !== 204))
+    console.log(`concurrent upload answered ${failed.status}: ${failed.body}`)
+  concurrent = { ...measuredMany, ok, size: statSync(small).size }
+  console.log(
+    `${users} concurrent: ${ok}/${users} completed in ${measuredMany.seconds.toFixed(1)} s, RSS +${measuredMany.growth.toFixed(1)} MB`
+  )
+} finally {
+  server.kill('SIGTERM')
+  await new Promise((resolve) => server.once('exit', resolve))
+}
+
+const summary = (list) => ({
+  best: Math.min(...list.map((r) => r.seconds)),
+  typical: median(list.map((r) => r.seconds)),
+  growth: Math.max(...list.map((r) => r.growth)),
+})
+const tus = summary(results.tus)
+const raw = summary(results.raw)
+const mbps = (seconds) => bytes / MB / seconds
+const ratio = raw.best / tus.best
+const typicalRatio = raw.typical / tus.typical
+const speedOk = ratio >= 0.9
+const memoryOk = tus.growth < 100
+const cutOk = cut && cut.result.status === 204 && cut.resent / cut.size < 0.02
+const concurrentOk = concurrent && concurrent.ok === users
+const loads = [...results.tus, ...results.raw].map((r) => r.load)
+const lines = [
+  `\`npm run bench -- uploads\` (${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores, ${rounds} rounds per path, client: curl).`,
+  `A ${(bytes / MB).toFixed(0)} MB video (raw 720p frames in Matroska) uploaded to the app (NODE_ENV=production, fs disk, --expose-gc) over 127.0.0.1, ` +
+    'alternating between the paths. Time from the first byte to the answer (streaming, type sniff, ffprobe, rename into storage).',
+  '',
+  '| path | best time (s) | best MB/s | typical MB/s (median) | peak RSS growth (MB) |',
+  '| --- | ---: | ---: | ---: | ---: |',
+  `| tus: \`POST /uploads\` + one \`PATCH\` | ${tus.best.toFixed(2)} | **${mbps(tus.best).toFixed(0)}** | ${mbps(tus.typical).toFixed(0)} | ${tus.growth.toFixed(1)} |`,
+  `| raw body: \`PUT /tasks/:id/inputs/video\` | ${raw.best.toFixed(2)} | **${mbps(raw.best).toFixed(0)}** | ${mbps(raw.typical).toFixed(0)} | ${raw.growth.toFixed(1)} |`,
+  '',
+  `- Throughput target (tus ≥ 90% of the raw PUT, best vs best): **${speedOk ? 'met' : 'missed'}** (${(ratio * 100).toFixed(0)}%; typical vs typical ${(typicalRatio * 100).toFixed(0)}%).`,
+  `- Memory target (server RSS growth < 100 MB during a 1 GB tus upload): **${memoryOk ? 'met' : 'missed'}** (peak ${tus.growth.toFixed(1)} MB).`,
+  cut
+    ? `- Cut connections: ${(cut.size / MB).toFixed(0)} MB through a local proxy that cut the connection ${cut.cuts} times: **${cutOk ? 'completed' : 'failed'}** after ${cut.result.attempts} PATCH requests, ${(cut.resent / MB).toFixed(2)} MB sent twice = **${((cut.resent / cut.size) * 100).toFixed(2)}%** of the file (target < 2%) in ${cut.seconds.toFixed(1)} s; RSS +${cut.growth.toFixed(1)} MB.`
+    : '- Cut connections: not run.',
+  concurrent
+    ? `- ${users} concurrent ${(concurrent.size / MB).toFixed(0)} MB tus uploads from ${users} users: **${concurrent.ok}/${users} completed** (${concurrentOk ? 'met' : 'missed'}) in ${concurrent.seconds.toFixed(1)} s (${((users * concurrent.size) / MB / concurrent.seconds).toFixed(0)} MB/s in total); server RSS growth ${concurrent.growth.toFixed(1)} MB.`
+    : '- Concurrent uploads: not run.',
+  `- Each round (MB/s): tus ${results.tus.map((r) => mbps(r.seconds).toFixed(0)).join(', ')}; raw ${results.raw.map((r) => mbps(r.seconds).toFixed(0)).join(', ')}.`,
+  `- Load average (1 min) during the 1 GB uploads: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cpus().length} cores (${loadAtStart.toFixed(1)} at the start). Other work shares the machine; numbers move between runs.`,
+]
+console.log(`\n${lines.join('\n')}`)
+updateBenchmarkSection('Resumable uploads', lines.join('\n'))
