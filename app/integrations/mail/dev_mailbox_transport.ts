@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MailResponse } from '@adonisjs/mail'
 import type { MailTransportContract, NodeMailerMessage } from '@adonisjs/mail/types'
@@ -41,7 +41,10 @@ export class DevMailboxTransport implements MailTransportContract {
       sentAt: new Date().toISOString(),
     }
     await mkdir(this.directory, { recursive: true })
-    await writeFile(join(this.directory, `${id}.json`), JSON.stringify(stored))
+    /* Written under a temporary name, then renamed: a reader in another process never sees half a mail. */
+    const path = join(this.directory, `${id}.json`)
+    await writeFile(`${path}.partial`, JSON.stringify(stored))
+    await rename(`${path}.partial`, path)
     const envelope = { from: stored.from, to: stored.to }
     return new MailResponse(id, envelope, stored)
   }
