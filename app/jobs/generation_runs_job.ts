@@ -25,6 +25,8 @@ import {
   routeOf,
 } from '#services/tasks/provider_routing'
 import { ProviderLane } from '#services/tasks/provider_lane'
+import { extractPosterFrame } from '#services/tasks/poster'
+import notificationMailer from '#services/notification_mailer'
 
 type WorkerOptions = typeof generationConfig.worker & {
   /** How long a tick waits for the steps it started before it returns (they keep running). */
@@ -387,11 +389,22 @@ export class GenerationRunsJob implements WorkerJob {
       return this.reschedule(run, attempts)
     }
 
-    const succeeded = await run.moveTo('succeeded', {
-      providerStatus: status.providerStatus,
-      outputKey: key,
-      outputSize: size,
-      finishedAt: DateTime.now(),
+    const poster = await this.extractPoster(run, key)
+    /* The final state and its mail commit together: a crash cannot lose or double the mail. */
+    const succeeded = await db.transaction(async (trx) => {
+      const moved = await run.moveTo(
+        'succeeded',
+        {
+          providerStatus: status.providerStatus,
+          outputKey: key,
+          outputSize: size,
+          posterKey: poster,
+          finishedAt: DateTime.now(),
+        },
+        { client: trx }
+      )
+      if (moved) await notificationMailer.queueRunFinished(trx, run)
+      return moved
     })
     logger.debug(
       {
@@ -405,6 +418,7 @@ export class GenerationRunsJob implements WorkerJob {
     if (!succeeded) {
       /* Timed out meanwhile (and refunded): the copy is not needed. */
       await mediaStorage.delete(key)
+      if (poster) await mediaStorage.delete(poster)
       return
     }
     await provider.release(run.providerJobId!).catch(() => {})
@@ -439,6 +453,7 @@ export class GenerationRunsJob implements WorkerJob {
         },
         trx
       )
+      await notificationMailer.queueRunFinished(trx, run)
       return true
     })
     const provider = this.providerFor(run.provider)
@@ -446,6 +461,23 @@ export class GenerationRunsJob implements WorkerJob {
       await provider.cancel(run.providerJobId, routeOf(run.provider, run.model)).catch(() => {})
     }
     return refunded
+  }
+
+  /**
+   * A still of the result for the page's player and the task list, stored
+   * next to the output. A poster is a nicety: when ffmpeg cannot make one
+   * the run still succeeds, without a poster.
+   */
+  private async extractPoster(run: Run, outputKey: string) {
+    const posterKey = outputKey.replace(/output\.mp4$/, 'poster.jpg')
+    try {
+      const made = await extractPosterFrame(outputKey, posterKey)
+      return made ? posterKey : null
+    } catch (error) {
+      logger.warn({ err: error, runId: run.id }, 'poster frame could not be extracted')
+      await mediaStorage.delete(posterKey).catch(() => {})
+      return null
+    }
   }
 
   /** With webhooks the poll is only a fallback for a missed one: it comes less often. */

@@ -1,6 +1,7 @@
 import type { MailBuilder } from '#services/mail_outbox'
 import accountMailer from '#services/account_mailer'
 import loginThrottle from '#services/login_throttle'
+import notificationMailer from '#services/notification_mailer'
 
 /**
  * Every kind of mail the outbox can deliver, and the builder that makes it
@@ -13,4 +14,6 @@ export const mailKinds: Record<string, MailBuilder> = {
   reset_request: (mail) => accountMailer.buildResetRequest(mail),
   existing_account: (mail) => accountMailer.buildExistingAccount(mail),
   login_throttled: (mail) => loginThrottle.buildAlert(mail),
+  run_succeeded: (mail) => notificationMailer.buildRunSucceeded(mail),
+  run_failed: (mail) => notificationMailer.buildRunFailed(mail),
 }

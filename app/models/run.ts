@@ -44,6 +44,7 @@ type RunChanges = Partial<
     | 'finishedAt'
     | 'outputKey'
     | 'outputSize'
+    | 'posterKey'
     | 'errorMessage'
     | 'providerError'
     | 'refundedAt'
@@ -145,6 +146,10 @@ export default class Run extends BaseModel {
 
   @column()
   declare outputSize: number | null
+
+  /* A JPEG still of the result, for the player's poster and the task list. */
+  @column({ serializeAs: null })
+  declare posterKey: string | null
 
   @column()
   declare errorMessage: string | null

@@ -38,6 +38,18 @@ export default class User extends compose(BaseModel, AuthFinder) {
   @column.dateTime()
   declare activatedAt: DateTime | null
 
+  /* Mail when a run finishes (success or failure). */
+  @column({ consume: (value) => Boolean(value) })
+  declare notifyRuns: boolean
+
+  /* Mail (at most daily) when a launch leaves less than its cost. */
+  @column({ consume: (value) => Boolean(value) })
+  declare notifyLowBalance: boolean
+
+  /* Set when the customer deleted the account (the row stays, without personal data). */
+  @column.dateTime()
+  declare deletedAt: DateTime | null
+
   @column.dateTime({ autoCreate: true })
   declare createdAt: DateTime
 
@@ -50,6 +62,8 @@ export default class User extends compose(BaseModel, AuthFinder) {
     user.status ??= 'new'
     user.balance ??= 0
     user.sessionVersion ??= 1
+    user.notifyRuns ??= true
+    user.notifyLowBalance ??= true
   }
 
   /* Emails are compared lower-cased and trimmed everywhere. */
