@@ -1,6 +1,7 @@
 import { BasePolicy } from '@adonisjs/bouncer'
 import type User from '#models/user'
 import Task from '#models/task'
+import type DomainException from '#exceptions/domain_exception'
 import { refuse, NotFoundException } from '#exceptions/refusal'
 import { LaunchWhileActiveException, RunActiveException } from '#exceptions/task_exceptions'
 
@@ -16,26 +17,18 @@ export default class TaskPolicy extends BasePolicy {
     return owns(user, task) || refuse(new NotFoundException())
   }
 
-  async delete(user: User, task: Task) {
-    if (!owns(user, task)) return refuse(new NotFoundException())
-    if (!(await isIdle(task))) {
-      return refuse(new RunActiveException('delete').backTo(taskPage(task)))
-    }
-    return true
+  delete(user: User, task: Task) {
+    return ownerWhileIdle(user, task, () => new RunActiveException('delete').backTo(taskPage(task)))
   }
 
-  async launch(user: User, task: Task) {
-    if (!owns(user, task)) return refuse(new NotFoundException())
-    if (!(await isIdle(task))) return refuse(new LaunchWhileActiveException(task.id))
-    return true
+  launch(user: User, task: Task) {
+    return ownerWhileIdle(user, task, () => new LaunchWhileActiveException(task.id))
   }
 
-  async replaceInput(user: User, task: Task) {
-    if (!owns(user, task)) return refuse(new NotFoundException())
-    if (!(await isIdle(task))) {
-      return refuse(new RunActiveException('replaceInput').backTo(taskPage(task)))
-    }
-    return true
+  replaceInput(user: User, task: Task) {
+    return ownerWhileIdle(user, task, () =>
+      new RunActiveException('replaceInput').backTo(taskPage(task))
+    )
   }
 }
 
@@ -47,10 +40,12 @@ function taskPage(task: Task) {
   return `/tasks/${task.id}`
 }
 
-async function isIdle(task: Task) {
+/** The owner may, unless a run of the task is active; then `refusal` says why. */
+async function ownerWhileIdle(user: User, task: Task, refusal: () => DomainException) {
+  if (!owns(user, task)) return refuse(new NotFoundException())
   const idle = await Task.query()
     .where('id', task.id)
     .withScopes((scopes) => scopes.idle())
     .first()
-  return idle !== null
+  return idle !== null || refuse(refusal())
 }
