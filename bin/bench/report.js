@@ -7,7 +7,9 @@ export function updateBenchmarkSection(title, body) {
   const header = '# Benchmarks\n\nWritten by `npm run bench` (each script updates its own section).\n'
   let text = existsSync(FILE) ? readFileSync(FILE, 'utf8') : header
   const section = `## ${title}\n\n${body.trim()}\n`
-  const pattern = new RegExp(`## ${title}\\n[\\s\\S]*?(?=\\n## |$)`)
+  /* The title is text, not a pattern: "Generation runs (1,000 runs, …)" has parentheses. */
+  const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const pattern = new RegExp(`## ${escaped}\\n[\\s\\S]*?(?=\\n## |$)`)
   text = pattern.test(text) ? text.replace(pattern, section) : `${text.trimEnd()}\n\n${section}`
   writeFileSync(FILE, text.endsWith('\n') ? text : `${text}\n`)
 }
