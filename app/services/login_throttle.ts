@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { HttpContext } from '@adonisjs/core/http'
 import app from '@adonisjs/core/services/app'
+import { Exception } from '@adonisjs/core/exceptions'
 import { limits } from '#start/limiter'
 import LoginThrottledException from '#exceptions/login_throttled_exception'
 import LoginThrottledMail from '#mails/login_throttled_mail'
@@ -26,7 +27,8 @@ export function accountKey(email: string) {
   return `login:account:${accountTag(email)}`
 }
 
-class WrongPassword extends Error {}
+/* Thrown inside the limiter's penalize() so the failure is counted; never leaves this file. */
+class WrongPassword extends Exception {}
 
 /**
  * The per-account login throttle. Wrong passwords for one account are
