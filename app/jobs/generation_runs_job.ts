@@ -9,7 +9,7 @@ import type { WorkerJob } from '#services/worker/types'
 import walletService from '#services/wallet_service'
 import { recordEvent } from '#services/dwh/outbox'
 import mediaStorage from '#integrations/storage/media_storage'
-import { probeMedia } from '#services/tasks/media_probe'
+import { mp4Intact } from '#services/tasks/media_probe'
 import { sqlTime } from '#helpers/sql_time'
 import { signedInputUrl } from '#services/tasks/signing'
 import {
@@ -377,7 +377,9 @@ export class GenerationRunsJob implements WorkerJob {
       copiedAt = Date.now()
       size = await mediaStorage.size(key)
       const local = mediaStorage.localPath(key)
-      if (local) await probeMedia('video', local, { ext: 'mp4', mime: 'video/mp4' })
+      /* A complete MP4 or nothing (checked in-process: no ffprobe per output). */
+      if (local && !(await mp4Intact(local)))
+        throw new ProviderError('The output is not a complete MP4', true)
     } catch (error) {
       if (signal.aborted) return
       await mediaStorage.delete(key)

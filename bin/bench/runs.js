@@ -40,7 +40,12 @@ const RUNS = flag('runs', 1000)
 const USERS = flag('users', 100)
 const SCALE = flag('scale', 1)
 const LOCAL_RUNS = flag('local-runs', 100)
-const POLL_MS = 5000
+const POLL_MS = flag('poll-ms', 5000)
+const workerFlags = (() => {
+  const index = args.indexOf('--worker-flags')
+  return index === -1 ? [] : args[index + 1].split(' ').filter(Boolean)
+})()
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const work = `${root}tmp/bench-runs`
 const port = 3397
@@ -68,6 +73,7 @@ async function serveFake() {
         statusCalls: fake.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/')).length,
         downloads: fake.requests.filter((r) => r.path.startsWith('/files/')).length,
         finished: Object.fromEntries(jobs.map((job) => [job.id, job.finishedAt ?? null])),
+        hooked: Object.fromEntries(jobs.map((job) => [job.id, job.webhookAnsweredAt ?? null])),
       })
     )
   }
@@ -79,6 +85,16 @@ async function serveFake() {
 function run(cmd, cmdArgs, env) {
   const result = spawnSync(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit'], env })
   if (result.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed`)
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+  } catch {
+    return 0
+  }
 }
 
 function rssOf(pid) {
@@ -296,6 +312,14 @@ async function watch(db, ids, workerPid, timeoutMs, sampleFfmpeg = false) {
   return { seen, memory, peakFfmpeg }
 }
 
+/** Until the worker holds its lease (booted), so its CPU is counted from there. */
+async function waitForLease(db) {
+  for (let i = 0; i < 600; i++) {
+    if (await db.from('worker_leases').where('expires_at', '>', new Date().toISOString().slice(0, 19).replace('T', ' ')).first()) return
+    await sleep(100)
+  }
+}
+
 async function checkBooks(db, ids) {
   const { default: walletService } = await import('#services/wallet_service')
   const runs = await db.from('runs').select('id', 'status')
@@ -332,10 +356,13 @@ async function hostedPass(label, webhooks, baseEnv, files, db, plan) {
 
   const web = startProcess('web', ['--import=@poppinss/ts-exec', 'bin/server.ts'], { ...env, WORKER_IN_PROCESS: 'false' })
   await waitForHttp(`http://127.0.0.1:${port}/health`)
-  const worker = startProcess('worker', ['ace.js', 'worker'], env)
+  const worker = startProcess('worker', [...workerFlags, 'ace.js', 'worker'], env)
   const launched = await launchAll(plan)
   console.log(`${label}: ${launched.ids.length} runs launched by ${plan.length} users in ${launched.seconds.toFixed(1)} s`)
+  await waitForLease(db)
+  const cpuAtStart = cpuOf(worker.child.pid)
   const { seen, memory } = await watch(db, launched.ids, worker.child.pid, (35 * SCALE + 600) * 1000)
+  const workerCpu = cpuOf(worker.child.pid) - cpuAtStart
   const stats = await fake.stats()
   /* Reference: a bare download of one 5 MB output to disk, no app in between (same machine, same moment). */
   const reference = []
@@ -355,9 +382,11 @@ async function hostedPass(label, webhooks, baseEnv, files, db, plan) {
   fake.stop()
 
   const latencies = []
+  const toWebhook = []
   for (const [, entry] of seen) {
     const doneAt = stats.finished[entry.job]
     if (entry.status === 'succeeded' && doneAt) latencies.push((entry.at - doneAt) / 1000)
+    if (stats.hooked[entry.job] && doneAt) toWebhook.push((stats.hooked[entry.job] - doneAt) / 1000)
   }
   const books = await checkBooks(db, launched.ids)
   const quarter = (q) => memory[Math.min(memory.length - 1, Math.floor((memory.length - 1) * q))]?.rss ?? 0
@@ -375,6 +404,8 @@ async function hostedPass(label, webhooks, baseEnv, files, db, plan) {
     statusCalls: stats.statusCalls,
     rss: [0.1, 0.25, 0.5, 0.75, 1].map(quarter),
     rssPeak: Math.max(...memory.map((m) => m.rss)),
+    cpuMsPerRun: (workerCpu * 1000) / launched.ids.length,
+    webhookP95: toWebhook.length ? percentile(toWebhook, 95) : null,
     ...books,
   }
   console.log(
@@ -383,7 +414,7 @@ async function hostedPass(label, webhooks, baseEnv, files, db, plan) {
       `(bare 5 MB download ${result.referenceMs?.toFixed(0)} ms); submits ${result.submits}, provider jobs ${result.providerJobs}, ` +
       `webhooks ${result.webhooks}, status calls ${result.statusCalls}; charged once: ${result.chargedOnce}, ` +
       `refunds ${result.refunds}, invariant ${result.invariant}; worker RSS at 10/25/50/75/100 %: ` +
-      `${result.rss.map(mb).join(' / ')} MB (peak ${mb(result.rssPeak)} MB)`
+      `${result.rss.map(mb).join(' / ')} MB (peak ${mb(result.rssPeak)} MB); worker CPU ${result.cpuMsPerRun.toFixed(0)} ms per run; done → webhook answered p95 ${result.webhookP95?.toFixed(2) ?? '–'} s`
   )
   return result
 }
@@ -469,7 +500,7 @@ function report(results, local, load) {
     `${r.chargedOnce ? 'yes' : 'NO'} / ${r.refunds} / ${r.invariant ? 'holds' : 'BROKEN'} | ${r.rss.map(mb).join(' → ')} MB |`
   const [withHooks] = results
   updateBenchmarkSection(
-    'Generation runs (1,000 runs, fake provider)',
+    'Generation runs: 1,000 runs against a fake provider',
     `
 \`npm run bench -- runs\` (bin/bench/runs.js): ${results[0].runs} runs launched by ${USERS} users (the real launch
 transaction) against a fake Replicate (tests/fakes/replicate_server.ts) whose jobs finish after a random

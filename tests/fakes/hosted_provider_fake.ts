@@ -47,6 +47,8 @@ export type FakeJob = {
   doneAt?: number
   /** When the job became done, for latency measurements. */
   finishedAt?: number
+  /** Time mode: when our app answered the job's webhook. */
+  webhookAnsweredAt?: number
   webhooksSent: number
 }
 
@@ -169,7 +171,10 @@ export abstract class HostedProviderFake {
         if (job.phase >= 2) return
         job.phase = 2
         job.finishedAt = Date.now()
-        if (this.autoWebhook && job.webhookUrl) void this.sendWebhook(job.id).catch(() => {})
+        if (this.autoWebhook && job.webhookUrl)
+          void this.sendWebhook(job.id)
+            .then(() => (job.webhookAnsweredAt = Date.now()))
+            .catch(() => {})
       }, job.doneAt - job.createdAt)
       this.timers.add(timer)
     }

@@ -191,3 +191,40 @@ async function isoBoxesTruncated(path: string) {
     await handle.close()
   }
 }
+
+/**
+ * Whether a file is a complete MP4: top-level boxes from `ftyp` to the
+ * end whose sizes add up to the file's size exactly, with a `moov` and the
+ * media (`mdat`, or `moof` fragments). Catches a cut or foreign download
+ * (an HTML error page, a half-copied file) without starting a process: the
+ * worker checks every generated output with it.
+ */
+export async function mp4Intact(path: string) {
+  const handle = await open(path, 'r')
+  try {
+    const { size } = await handle.stat()
+    const header = Buffer.alloc(16)
+    const seen = new Set<string>()
+    let offset = 0
+    while (offset < size) {
+      if (size - offset < 8) return false
+      await handle.read(header, 0, 16, offset)
+      let boxSize = header.readUInt32BE(0)
+      const type = header.toString('latin1', 4, 8)
+      if (!/^[\x20-\x7e]{4}$/.test(type)) return false
+      if (offset === 0 && type !== 'ftyp') return false
+      if (boxSize === 1) {
+        if (size - offset < 16) return false
+        boxSize = Number(header.readBigUInt64BE(8))
+      } else if (boxSize === 0) {
+        boxSize = size - offset
+      }
+      if (boxSize < 8 || offset + boxSize > size) return false
+      seen.add(type)
+      offset += boxSize
+    }
+    return seen.has('moov') && (seen.has('mdat') || seen.has('moof'))
+  } finally {
+    await handle.close()
+  }
+}
