@@ -98,6 +98,12 @@ test.group('Login throttle per account, across IPs', (group) => {
     const again = await login(laptop, user.email, PASSWORD)
     assert.equal(again.location, '/tasks')
     assert.equal((await laptop.get('/tasks')).status, 200)
+
+    /* The device is known for that account only: another paused account stays paused on it. */
+    await logOut(laptop)
+    const other = await createUser({ email: 'other@example.com', password: PASSWORD })
+    await attack(server, other.email, 20)
+    assert.equal((await login(laptop, other.email, PASSWORD)).status, 429)
   })
 
   test('a known device has its own limit: its failures never block the account', async ({
