@@ -208,6 +208,7 @@ try {
   const world: World = {
     base,
     mailbox: env.MAILBOX_PATH!,
+    mails: new Map(),
     apay,
     media,
     random,

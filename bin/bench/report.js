@@ -10,6 +10,7 @@ export function updateBenchmarkSection(title, body) {
   /* The title is text, not a pattern: "Generation runs (1,000 runs, …)" has parentheses. */
   const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const pattern = new RegExp(`## ${escaped}\\n[\\s\\S]*?(?=\\n## |$)`)
-  text = pattern.test(text) ? text.replace(pattern, section) : `${text.trimEnd()}\n\n${section}`
+  /* A function replacement: a "$" in the body stays text. */
+  text = pattern.test(text) ? text.replace(pattern, () => section) : `${text.trimEnd()}\n\n${section}`
   writeFileSync(FILE, text.endsWith('\n') ? text : `${text}\n`)
 }

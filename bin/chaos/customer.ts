@@ -68,9 +68,13 @@ export function emptyStats(): Stats {
   }
 }
 
+type Mail = { to: string[]; text: string }
+
 export type World = {
   base: string
   mailbox: string
+  /** The mailbox's files, parsed (shared by the customers). */
+  mails: Map<string, Mail>
   apay: FakeApay
   media: { video: Buffer; audio: Buffer }
   random: () => number
@@ -244,11 +248,15 @@ export class Customer {
       } catch {}
       for (const name of names.sort().reverse()) {
         if (this.seenMails.has(name)) continue
-        let mail: { to: string[]; text: string }
-        try {
-          mail = JSON.parse(await readFile(join(this.world.mailbox, name), 'utf8'))
-        } catch {
-          continue /* still being written */
+        /* Each file is read once for all customers (a mailbox of hundreds, polled by twenty). */
+        let mail = this.world.mails.get(name)
+        if (!mail) {
+          try {
+            mail = JSON.parse(await readFile(join(this.world.mailbox, name), 'utf8')) as Mail
+          } catch {
+            continue /* still being written */
+          }
+          this.world.mails.set(name, mail)
         }
         if (!mail.to.includes(this.email)) continue
         const link = (mail.text.match(/https?:\/\/\S+/g) ?? []).find((candidate) =>
