@@ -82,6 +82,8 @@ const generationConfig = {
     audio: { maxBytes: (env.get('UPLOAD_MAX_AUDIO_MB') ?? 50) * MB },
     maxDurationSeconds: env.get('UPLOAD_MAX_DURATION_SECONDS') ?? 600,
     maxNameLength: 120,
+    /* Bodies one account may stream at once: bounds the sockets and staging files a slow client holds. */
+    maxConcurrentPerAccount: 4,
   },
 
   /* Scratch space for the local provider's jobs (on the app's machine). */

@@ -11,6 +11,7 @@ import DomainException from '#exceptions/domain_exception'
 import { UploadRejectedException } from '#exceptions/task_exceptions'
 import TaskPolicy from '#policies/task_policy'
 import { INCOMPLETE_UPLOAD, readFilePart } from '#services/tasks/multipart_file'
+import { takeUploadSlot, TOO_MANY_UPLOADS } from '#services/tasks/upload_slots'
 import { sendStoredFile } from '#presenters/media_response'
 import { inputView } from '#presenters/tasks'
 
@@ -104,8 +105,11 @@ export default class TaskInputsController {
    */
   private async receive(ctx: HttpContext, overhead: number, json: boolean, stage: Stager) {
     const { request, response, auth, params, session, bouncer } = ctx
+    const user = auth.getUserOrFail()
+    const release = takeUploadSlot(user.id)
     try {
-      const task = await taskService.findOwned(auth.getUserOrFail(), params.id)
+      if (!release) throw new UploadRejectedException(TOO_MANY_UPLOADS, 429)
+      const task = await taskService.findOwned(user, params.id)
       const kind = uploadService.inputKindOf(task, params.kind)
       await bouncer.with(TaskPolicy).authorize('replaceInput', task)
 
@@ -133,6 +137,8 @@ export default class TaskInputsController {
       /* A refusal goes back to the task page, where the form without JavaScript is. */
       if (error instanceof DomainException) error.redirectTo ??= `/tasks/${params.id}`
       throw error
+    } finally {
+      release?.()
     }
   }
 

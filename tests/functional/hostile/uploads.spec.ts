@@ -229,6 +229,27 @@ test.group('Hostile uploads: aborted, cut, slow and lying bodies', (group) => {
     }).timeout(30_000)
   }
 
+  test('an account streams at most 4 upload bodies at once; the slots come back when clients leave', async ({
+    assert,
+  }) => {
+    const stalled = (route: Route) => {
+      const request = uploadRequest(app, taskId, route, video)
+      return sendRaw(app.to, { ...request, cutAt: 5000, ending: 'hang', timeoutMs: 1500 })
+    }
+    const held = [stalled('put'), stalled('multipart'), stalled('put'), stalled('multipart')]
+    await sleep(400)
+    for (const route of ['put', 'multipart'] as const) {
+      const refused = await sendRaw(app.to, uploadRequest(app, taskId, route, video))
+      assert.equal(refused.status, 429, refused.body)
+      assert.include(JSON.parse(refused.body).error.message, 'You are already uploading 4 files')
+    }
+    assert.equal(await app.healthStatus(), 200)
+    for (const response of await Promise.all(held)) assert.equal(response.end, 'timeout')
+    assert.deepEqual(await app.survived(), SURVIVED)
+    const again = await sendRaw(app.to, uploadRequest(app, taskId, 'put', video))
+    assert.equal(again.status, 201, again.body)
+  }).timeout(30_000)
+
   test('200 rapid aborts in a row (raw PUT and multipart, RST or FIN, after 0 to 50,000 bytes)', async ({
     assert,
   }) => {
@@ -245,5 +266,8 @@ test.group('Hostile uploads: aborted, cut, slow and lying bodies', (group) => {
       `200 rapid aborts: server fds ${app.fdLevel} before, ${peak} right after the last abort, ${(await openFds(app.pid)).length} once settled; ${result.stagingLeftovers} staging files left`
     )
     assert.deepEqual(result, SURVIVED)
+    /* Every aborted request gave its upload slot back. */
+    const after = await sendRaw(app.to, uploadRequest(app, taskId, 'multipart', video))
+    assert.equal(after.status, 201, after.body)
   }).timeout(60_000)
 })
