@@ -26,7 +26,8 @@ const shieldConfig = defineConfig({
         /* Vite's dev server pushes reloads over a websocket (development and tests only). */
         ...(app.inProduction ? [] : ['ws:']),
       ],
-      frameSrc: ['https://www.googletagmanager.com'],
+      /* 'self' outside production: the dev mailbox frames a mail's HTML part. */
+      frameSrc: ['https://www.googletagmanager.com', ...(app.inProduction ? [] : [`'self'`])],
       objectSrc: [`'none'`],
       baseUri: [`'self'`],
       formAction: [`'self'`],

@@ -39,6 +39,10 @@ router
     router.get('tasks', [controllers.Tasks, 'index'])
     router.get('tokens', [controllers.Tokens, 'index'])
     router.get('usage', [controllers.Usage, 'index'])
+    router.get('account', [controllers.Account, 'show'])
+    router.post('account/password', [controllers.Account, 'updatePassword'])
+    router.post('account/notifications', [controllers.Account, 'updateNotifications'])
+    router.post('account/delete', [controllers.Account, 'destroy'])
   })
   .use(middleware.auth())
 
@@ -48,6 +52,7 @@ router
     router.post('tokens/orders', [controllers.Orders, 'store'])
     router.get('tokens/orders/:id', [controllers.Orders, 'show'])
     router.get('tokens/orders/:id/status', [controllers.Orders, 'status'])
+    router.get('tokens/orders/:id/receipt', [controllers.Orders, 'receipt'])
     router.post('tokens/orders/:id/check', [controllers.Orders, 'check'])
   })
   .use(middleware.auth())
@@ -90,6 +95,8 @@ router
     router.get('tasks/:id/inputs/:kind', [controllers.TaskInputs, 'show'])
     router.post('tasks/:id/runs', [controllers.Runs, 'store'])
     router.get('tasks/:id/runs/:runId/download', [controllers.Runs, 'download'])
+    router.get('tasks/:id/runs/:runId/video', [controllers.Runs, 'video'])
+    router.get('tasks/:id/runs/:runId/poster', [controllers.Runs, 'poster'])
   })
   .use(middleware.auth())
 
@@ -110,6 +117,7 @@ router
   .group(() => {
     router.get('mailbox', [controllers.DevMailbox, 'index'])
     router.get('mailbox/:id', [controllers.DevMailbox, 'show'])
+    router.get('mailbox/:id/html', [controllers.DevMailbox, 'html'])
   })
   .prefix('dev')
   .use(middleware.devOnly())

@@ -5,7 +5,7 @@
 import edge, { Template, edgeGlobals } from 'edge.js'
 import app from '@adonisjs/core/services/app'
 import env from '#start/env'
-import { formatDate, formatTokens } from '#helpers/formatting'
+import { formatDate, formatTokens, isoTime, utcText } from '#helpers/formatting'
 import { completeEdgeCache } from '#helpers/edge_cache'
 import { linkedDomains } from '#services/analytics/gtm_container'
 
@@ -20,6 +20,8 @@ edge.global('landingUrl', (env.get('LANDING_URL') ?? '').replace(/\/+$/, ''))
 edge.global('linkerDomains', linkedDomains([env.get('LANDING_URL'), env.get('APP_URL')]))
 edge.global('formatTokens', formatTokens)
 edge.global('formatDate', formatDate)
+edge.global('isoTime', isoTime)
+edge.global('utcText', utcText)
 
 /** JSON for inline scripts: `<` is escaped so a value can never close the script tag. */
 edge.global('scriptJson', (value: unknown) =>

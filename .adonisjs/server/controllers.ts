@@ -4,6 +4,7 @@
  */
 
 export const controllers = {
+  Account: () => import('#controllers/account_controller'),
   Activation: () => import('#controllers/activation_controller'),
   DevCheckout: () => import('#controllers/dev_checkout_controller'),
   DevMailbox: () => import('#controllers/dev_mailbox_controller'),

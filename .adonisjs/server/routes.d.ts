@@ -20,9 +20,14 @@ export type ScannedRoutes = {
     'tasks.index': { paramsTuple?: []; params?: {} }
     'tokens.index': { paramsTuple?: []; params?: {} }
     'usage.index': { paramsTuple?: []; params?: {} }
+    'account.show': { paramsTuple?: []; params?: {} }
+    'account.update_password': { paramsTuple?: []; params?: {} }
+    'account.update_notifications': { paramsTuple?: []; params?: {} }
+    'account.destroy': { paramsTuple?: []; params?: {} }
     'orders.store': { paramsTuple?: []; params?: {} }
     'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.receipt': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'orders.check': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'payment_webhooks.store': { paramsTuple: [ParamValue]; params: {'gateway': ParamValue} }
     'internal_users.show': { paramsTuple?: []; params?: {} }
@@ -41,6 +46,8 @@ export type ScannedRoutes = {
     'task_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
     'runs.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'runs.video': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'runs.poster': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
     'uploads.create': { paramsTuple?: []; params?: {} }
     'uploads.options': { paramsTuple?: []; params?: {} }
     'uploads.resume': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
@@ -49,6 +56,7 @@ export type ScannedRoutes = {
     'generation_webhooks.hosted': { paramsTuple: [ParamValue]; params: {'provider': ParamValue} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'dev_mailbox.html': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'health.live': { paramsTuple?: []; params?: {} }
     'health.ready': { paramsTuple?: []; params?: {} }
   }
@@ -63,8 +71,10 @@ export type ScannedRoutes = {
     'tasks.index': { paramsTuple?: []; params?: {} }
     'tokens.index': { paramsTuple?: []; params?: {} }
     'usage.index': { paramsTuple?: []; params?: {} }
+    'account.show': { paramsTuple?: []; params?: {} }
     'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.receipt': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'internal_users.show': { paramsTuple?: []; params?: {} }
     'dev_checkout.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'tasks.create': { paramsTuple?: []; params?: {} }
@@ -72,9 +82,12 @@ export type ScannedRoutes = {
     'tasks.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'task_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
     'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'runs.video': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'runs.poster': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
     'generation_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'runId': ParamValue,'kind': ParamValue} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'dev_mailbox.html': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'health.live': { paramsTuple?: []; params?: {} }
     'health.ready': { paramsTuple?: []; params?: {} }
   }
@@ -89,8 +102,10 @@ export type ScannedRoutes = {
     'tasks.index': { paramsTuple?: []; params?: {} }
     'tokens.index': { paramsTuple?: []; params?: {} }
     'usage.index': { paramsTuple?: []; params?: {} }
+    'account.show': { paramsTuple?: []; params?: {} }
     'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'orders.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.receipt': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'internal_users.show': { paramsTuple?: []; params?: {} }
     'dev_checkout.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'tasks.create': { paramsTuple?: []; params?: {} }
@@ -98,10 +113,13 @@ export type ScannedRoutes = {
     'tasks.status': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'task_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'kind': ParamValue} }
     'runs.download': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'runs.video': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
+    'runs.poster': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'runId': ParamValue} }
     'uploads.resume': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'generation_inputs.show': { paramsTuple: [ParamValue,ParamValue]; params: {'runId': ParamValue,'kind': ParamValue} }
     'dev_mailbox.index': { paramsTuple?: []; params?: {} }
     'dev_mailbox.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'dev_mailbox.html': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'health.live': { paramsTuple?: []; params?: {} }
     'health.ready': { paramsTuple?: []; params?: {} }
   }
@@ -112,6 +130,9 @@ export type ScannedRoutes = {
     'password_reset.update': { paramsTuple: [ParamValue]; params: {'token': ParamValue} }
     'session.destroy': { paramsTuple?: []; params?: {} }
     'session.destroy_others': { paramsTuple?: []; params?: {} }
+    'account.update_password': { paramsTuple?: []; params?: {} }
+    'account.update_notifications': { paramsTuple?: []; params?: {} }
+    'account.destroy': { paramsTuple?: []; params?: {} }
     'orders.store': { paramsTuple?: []; params?: {} }
     'orders.check': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'payment_webhooks.store': { paramsTuple: [ParamValue]; params: {'gateway': ParamValue} }

@@ -2,7 +2,9 @@ import type { HttpContext } from '@adonisjs/core/http'
 import limiter from '@adonisjs/limiter/services/main'
 import PaymentOrder from '#models/payment_order'
 import billingService from '#services/billing_service'
-import { orderView } from '#presenters/billing'
+import { ReceiptNotFoundException } from '#exceptions/billing_exceptions'
+import LedgerEntry from '#models/ledger_entry'
+import { orderView, RECEIPT_NOTE, receiptLines } from '#presenters/billing'
 import { packChoiceValidator } from '#validators/tokens'
 
 /** A user's own order, else 404 (another user's order does not exist for them). */
@@ -67,5 +69,28 @@ export default class OrdersController {
     )
     await ctx.auth.user!.refresh()
     return ctx.response.json({ ...orderView(order), balance: ctx.auth.user!.balance })
+  }
+
+  /**
+   * The printable receipt of a paid order (owner only: another user's, or
+   * an order that was never paid, is a 404). The balance after is the one
+   * the credit's ledger row recorded.
+   */
+  async receipt(ctx: HttpContext) {
+    const order = await ownOrder(ctx)
+    if (order.status !== 'paid') throw new ReceiptNotFoundException()
+    const credit = await LedgerEntry.query()
+      .where('userId', order.userId)
+      .where('reference', order.creditReference)
+      .where('status', 'applied')
+      .first()
+    return ctx.view.render('pages/tokens/receipt', {
+      title: 'Receipt',
+      active: 'tokens',
+      order: orderView(order),
+      receipt: receiptLines(order, credit?.newBalance ?? null),
+      note: RECEIPT_NOTE,
+      email: ctx.auth.user!.email,
+    })
   }
 }

@@ -37,4 +37,36 @@ export default class RunsController {
       disposition: 'attachment',
     })
   }
+
+  /** The result played on the task page: inline, with Range (seeking), owner only. */
+  async video(ctx: HttpContext) {
+    const { task, run } = await ownedResult(ctx)
+    return sendStoredFile(ctx, {
+      key: run.outputKey!,
+      contentType: 'video/mp4',
+      fileName: resultFileName(task.name, run.number),
+      disposition: 'inline',
+    })
+  }
+
+  /** The result's still frame (player poster, task list), owner only. */
+  async poster(ctx: HttpContext) {
+    const { run } = await ownedResult(ctx)
+    if (!run.posterKey) throw new Exception('This run has no poster.', { status: 404 })
+    return sendStoredFile(ctx, {
+      key: run.posterKey,
+      contentType: 'image/jpeg',
+      fileName: `poster-${run.number}.jpg`,
+      disposition: 'inline',
+    })
+  }
+}
+
+/* The signed-in user's task and its succeeded run, else 404. */
+async function ownedResult({ auth, params }: HttpContext) {
+  const user = auth.getUserOrFail()
+  const task = await taskService.findOwned(user, params.id)
+  const run = await taskService.findOwnedRun(user, task, params.runId)
+  if (!run.hasOutput) throw new Exception('This run has no result.', { status: 404 })
+  return { task, run }
 }

@@ -14,7 +14,10 @@ export default class TasksController {
   /** The dashboard: the user's tasks, newest first. */
   async index({ view, auth, request }: HttpContext) {
     const user = auth.getUserOrFail()
-    const { tasks, latestRun } = await taskService.list(user, await pageNumber(request.qs()))
+    const { tasks, latestRun, posterOf } = await taskService.list(
+      user,
+      await pageNumber(request.qs())
+    )
     tasks.baseUrl('/tasks')
     const rows = tasks.all().map((task) => {
       const latest = latestRun(task)
@@ -28,6 +31,7 @@ export default class TasksController {
         lastRunAt: latest?.created_at ?? null,
         cost: latest?.cost ?? null,
         createdAt: task.created_at,
+        posterUrl: posterOf(task),
       }
     })
     return view.render('pages/tasks/index', {
@@ -63,6 +67,8 @@ export default class TasksController {
     const [inputs, runs] = await Promise.all([taskService.inputsOf(task), taskService.runsOf(task)])
     const quote = taskService.quote(task, inputs)
     const latest = runs[0] ?? null
+    /* The newest run with a result plays on the page. */
+    const latestResult = runs.find((run) => run.hasOutput) ?? null
     const status = taskStatus(latest)
     const active = latest?.isActive ?? false
     const limits = generationConfig.uploads
@@ -91,8 +97,10 @@ export default class TasksController {
       runs: runs.map((run) => ({
         ...runJson(run, task.id),
         createdAt: run.createdAt,
+        finishedAtDate: run.finishedAt,
         regeneration: run.regeneration,
       })),
+      latestResult: latestResult ? runJson(latestResult, task.id) : null,
     })
   }
 

@@ -1,3 +1,4 @@
+import { Exception } from '@adonisjs/core/exceptions'
 import DomainException from '#exceptions/domain_exception'
 
 /* Refusals while buying tokens (the /tokens page) and from gateway postbacks (JSON). */
@@ -31,4 +32,11 @@ export class InvalidPostbackException extends DomainException {
   static status = 400
   static code = 'E_INVALID_POSTBACK'
   static message = 'The postback has no valid paymentId'
+}
+
+/** A receipt exists only for a paid order: any other order has none (404, like a stranger's). */
+export class ReceiptNotFoundException extends Exception {
+  static status = 404
+  static code = 'E_RECEIPT_NOT_FOUND'
+  static message = 'This order has no receipt.'
 }

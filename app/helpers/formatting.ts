@@ -45,3 +45,22 @@ export function formatDate(
   const { year, month, day, hour, minute } = value as DateParts
   return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}`
 }
+
+/**
+ * The same moment for `<time datetime>` (components/local_time.edge), in UTC
+ * ISO 8601, or null: a luxon DateTime, or a timestamp as SQLite returns it
+ * in plain rows (our timestamps are stored in UTC, see sql_time.ts).
+ */
+export function isoTime(value: string | { toUTC?: unknown } | null | undefined) {
+  if (typeof value === 'string') {
+    return SQL_TIMESTAMP.test(value) ? `${value.slice(0, 10)}T${value.slice(11, 19)}Z` : null
+  }
+  const dateTime = value as { toUTC?: () => { toISO: (options: object) => string | null } }
+  if (typeof dateTime?.toUTC !== 'function') return null
+  return dateTime.toUTC().toISO({ suppressMilliseconds: true })
+}
+
+/** `2026-12-01T09:20:58Z` → `2026-12-01 09:20 UTC`: the text shown without JavaScript. */
+export function utcText(iso: string) {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
+}

@@ -16,4 +16,8 @@ export const mailKinds: Record<string, MailBuilder> = {
   login_throttled: (mail) => loginThrottle.buildAlert(mail),
   run_succeeded: (mail) => notificationMailer.buildRunSucceeded(mail),
   run_failed: (mail) => notificationMailer.buildRunFailed(mail),
+  receipt: (mail) => notificationMailer.buildReceipt(mail),
+  low_balance: (mail) => notificationMailer.buildLowBalance(mail),
+  password_changed: (mail) => notificationMailer.buildPasswordChanged(mail),
+  account_deleted: (mail) => notificationMailer.buildAccountDeleted(mail),
 }

@@ -87,3 +87,27 @@ export function ledgerRow(entry: LedgerListRow) {
     balanceAfter: entry.new_balance,
   }
 }
+
+/** What a receipt says, the same in the mail and on the printable page. */
+export function receiptLines(order: PaymentOrder, balanceAfter: number | null) {
+  const paidAt = order.resolvedAt ?? order.createdAt
+  return {
+    orderId: order.id,
+    paidAt,
+    rows: [
+      { label: 'Pack', value: `“${order.packName}”` },
+      { label: 'Tokens', value: formatTokens(order.tokens) },
+      {
+        label: 'Amount paid',
+        value: `${formatPrice(order.priceCents, order.currency)} (${order.currency})`,
+      },
+      { label: 'Order id', value: order.id },
+      { label: 'Date', value: `${paidAt.toUTC().toFormat('d LLL yyyy, HH:mm')} UTC` },
+      ...(balanceAfter === null
+        ? []
+        : [{ label: 'Balance after', value: `${formatTokens(balanceAfter)} tokens` }]),
+    ],
+  }
+}
+
+export const RECEIPT_NOTE = 'This receipt confirms your payment. It is not a tax invoice.'

@@ -43,6 +43,10 @@ export function runJson(run: Run, taskId: string) {
     refunded: !!run.refundedAt,
     downloadUrl: run.hasOutput ? `/tasks/${taskId}/runs/${run.id}/download` : null,
     finishedAt: run.finishedAt?.toFormat('yyyy-LL-dd HH:mm') ?? null,
+    /* For <time datetime>: the page shows it in the visitor's time zone. */
+    finishedAtIso: run.finishedAt?.toUTC().toISO({ suppressMilliseconds: true }) ?? null,
+    videoUrl: run.hasOutput ? `/tasks/${taskId}/runs/${run.id}/video` : null,
+    posterUrl: run.hasOutput && run.posterKey ? `/tasks/${taskId}/runs/${run.id}/poster` : null,
   }
 }
 

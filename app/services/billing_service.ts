@@ -7,6 +7,7 @@ import { currency, findPack } from '#config/prices'
 import PaymentOrder, { type OrderStatus } from '#models/payment_order'
 import type User from '#models/user'
 import walletService from '#services/wallet_service'
+import notificationMailer from '#services/notification_mailer'
 import {
   GatewayUnavailableError,
   normalizePaymentId,
@@ -242,7 +243,7 @@ export class BillingService {
               updated_at: sqlTime(DateTime.now()),
             })
           if (Number(moved) !== 1) return false
-          await walletService.change(
+          const credit = await walletService.change(
             {
               userId: order.userId,
               action: 'topup',
@@ -252,6 +253,8 @@ export class BillingService {
             },
             trx
           )
+          /* The receipt exists exactly when the credit does (dedupe key: the order). */
+          await notificationMailer.queueReceipt(trx, order, credit.newBalance)
           return true
         })
         if (credited) logger.info(log, 'order paid and credited')

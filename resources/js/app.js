@@ -28,3 +28,8 @@ document.addEventListener('submit', (event) => {
     })
   }
 })
+
+// The receipt's Print button.
+document.addEventListener('click', (event) => {
+  if (event.target instanceof Element && event.target.closest('[data-print]')) window.print()
+})

@@ -232,7 +232,14 @@ function applyStatus(data) {
     const row = document.querySelector(`tr[data-run-id="${run.id}"]`)
     if (!row) return
     setBadge(row.querySelector('.status-badge'), run.status, run.statusLabel)
-    if (run.finishedAt) row.querySelector('[data-field="finished"]').textContent = run.finishedAt
+    if (run.finishedAtIso) {
+      const time = document.createElement('time')
+      time.dateTime = run.finishedAtIso
+      time.dataset.localTime = ''
+      time.textContent = `${run.finishedAt} UTC`
+      row.querySelector('[data-field="finished"]').replaceChildren(time)
+      window.vgenLocalTimes?.(row)
+    }
     const result = row.querySelector('[data-field="result"]')
     if (run.downloadUrl && !result.querySelector('a')) {
       const link = document.createElement('a')
@@ -249,6 +256,8 @@ function applyStatus(data) {
   })
   const balance = document.getElementById('header-balance')
   if (balance) balance.textContent = new Intl.NumberFormat('en-US').format(data.balance)
+  const newest = data.runs.find((run) => run.videoUrl)
+  if (newest) showResult(newest)
   if (!data.active) {
     document.querySelectorAll('[data-idle-only]').forEach((element) => (element.disabled = false))
     const progress = document.getElementById('run-progress')
@@ -257,6 +266,45 @@ function applyStatus(data) {
         data.status === 'succeeded' ? 'Your clip is ready.' : 'The run has finished.'
   }
 }
+
+/** The player for a run that just succeeded (the page rendered without one, or with an older one). */
+function showResult(run) {
+  const current = document.querySelector('.result-player')
+  if (current?.dataset.runId === run.id) return
+  const section = document.createElement('section')
+  section.className = 'result-player'
+  section.dataset.runId = run.id
+  const heading = document.createElement('h2')
+  heading.textContent = `Result (run #${run.number})`
+  const video = document.createElement('video')
+  video.controls = true
+  video.playsInline = true
+  video.preload = 'none'
+  video.dataset.testid = 'result-video'
+  if (run.posterUrl) video.poster = run.posterUrl
+  video.src = run.videoUrl
+  const link = document.createElement('a')
+  link.href = run.downloadUrl
+  link.setAttribute('download', '')
+  link.textContent = 'Download MP4'
+  const paragraph = document.createElement('p')
+  paragraph.append(link)
+  section.append(heading, video, paragraph)
+  if (current) current.replaceWith(section)
+  else document.getElementById('task-live')?.after(section)
+}
+
+/* Earlier runs' previews get their poster only when opened (nothing loads before). */
+document.addEventListener(
+  'toggle',
+  (event) => {
+    const details = event.target
+    if (!(details instanceof HTMLDetailsElement) || !details.open) return
+    const video = details.querySelector('video[data-poster]')
+    if (video && !video.poster) video.poster = video.dataset.poster
+  },
+  true
+)
 
 function initLiveStatus() {
   const live = document.getElementById('task-live')

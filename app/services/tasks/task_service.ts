@@ -9,6 +9,7 @@ import type { Owner } from '#models/scopes/owned_by'
 import { uuidv7 } from '#helpers/ids'
 import { isUniqueViolation } from '#helpers/db_errors'
 import walletService from '#services/wallet_service'
+import notificationMailer from '#services/notification_mailer'
 import mediaStorage from '#integrations/storage/media_storage'
 import { chooseProvider, isOffered, type RunRoute } from '#services/tasks/provider_routing'
 import {
@@ -42,6 +43,7 @@ const SHOWN_RUN_COLUMNS = [
   'error_message',
   'refunded_at',
   'output_key',
+  'poster_key',
   'finished_at',
 ]
 
@@ -95,7 +97,27 @@ export class TaskService {
           .pojo<LatestRunRow>()
       : []
     const byTask = new Map(latest.map((run) => [run.task_id, run]))
-    return { tasks, latestRun: (task: TaskListRow) => byTask.get(task.id) ?? null }
+    /* The newest result with a poster per task, for the list's thumbnail. */
+    const results = ids.length
+      ? await Run.query()
+          .select('id', 'task_id')
+          .whereIn('taskId', ids)
+          .where('status', 'succeeded')
+          .whereNotNull('posterKey')
+          .whereRaw(
+            `number = (SELECT MAX(r2.number) FROM runs r2 WHERE r2.task_id = runs.task_id
+               AND r2.status = 'succeeded' AND r2.poster_key IS NOT NULL)`
+          )
+          .pojo<{ id: string; task_id: string }>()
+      : []
+    const posters = new Map(
+      results.map((run) => [run.task_id, `/tasks/${run.task_id}/runs/${run.id}/poster`])
+    )
+    return {
+      tasks,
+      latestRun: (task: TaskListRow) => byTask.get(task.id) ?? null,
+      posterOf: (task: TaskListRow) => posters.get(task.id) ?? null,
+    }
   }
 
   async create(userId: string, data: { name: string; model: string }) {
@@ -203,6 +225,10 @@ export class TaskService {
         trx
       )
       if (debit.status !== 'applied') return { rejected: { cost, balance: debit.oldBalance } }
+      /* Not enough left for another run like this one: a reminder, at most daily. */
+      if (debit.newBalance < cost) {
+        await notificationMailer.queueLowBalance(trx, { userId, cost, balance: debit.newBalance })
+      }
 
       const now = DateTime.now()
       const used: RunInput[] = quote.model.inputs.map((kind) => {

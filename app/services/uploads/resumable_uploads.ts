@@ -198,6 +198,16 @@ export class ResumableUploads {
     return {}
   }
 
+  /** Account deletion: every unfinished upload of the user (bytes and rows). */
+  async removeAllOf(userId: string) {
+    const rows = await ResumableUpload.query().where('user_id', userId)
+    for (const row of rows) {
+      await this.backend.remove(row.id)
+      await row.delete()
+    }
+    return rows.length
+  }
+
   /** Worker: uploads created more than 24 h ago and never finished (bytes and rows). */
   async sweepExpired(now = DateTime.now()) {
     const cutoff = now.minus({ milliseconds: UPLOAD_EXPIRY_MS })

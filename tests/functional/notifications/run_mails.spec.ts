@@ -11,6 +11,7 @@ import { LocalFfmpegProvider } from '#integrations/generation/local_ffmpeg'
 import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
 import { deliverMails, mailsTo } from '#tests/helpers/mailbox'
+import { signedIn } from '#tests/helpers/auth'
 import { driveRun, seededTask } from '#tests/functional/tasks/helpers'
 
 const finished = (run: Run) => run.status === 'succeeded' || run.status === 'failed'
@@ -130,5 +131,55 @@ test.group('Run notifications', (group) => {
     const result = await deliverMails()
     assert.equal(result.skipped, 1)
     assert.lengthOf(await mailsTo(user.email), 0)
+  })
+})
+
+test.group('The result on the page', (group) => {
+  freshState(group)
+
+  test('the latest result plays inline (Range, poster), the list shows its poster; others get 404', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser({ balance: 1000 })
+    const stranger = await createUser()
+    const task = await seededTask(user, 'lipsync', 'Player')
+    const first = await taskService.launch(user.id, task.id)
+    await driveRun(freshWorker(), first.id, finished, 200)
+    const second = await taskService.launch(user.id, task.id)
+    const done = await driveRun(freshWorker(), second.id, finished, 200)
+    assert.equal(done.status, 'succeeded')
+    const base = `/tasks/${task.id}/runs/${second.id}`
+
+    const page = await signedIn(client.get(`/tasks/${task.id}`), user)
+    page.assertStatus(200)
+    assert.match(
+      page.text(),
+      new RegExp(
+        `<video controls playsinline preload="none" data-testid="result-video"\\s+src="${base}/video"\\s+poster="${base}/poster"`
+      )
+    )
+    /* The earlier run: a preview whose poster is set only when it is opened. */
+    assert.include(page.text(), `src="/tasks/${task.id}/runs/${first.id}/video" data-poster=`)
+
+    const range = await signedIn(client.get(`${base}/video`), user).header('range', 'bytes=0-99')
+    range.assertStatus(206)
+    range.assertHeader('content-length', '100')
+    range.assertHeader('content-type', 'video/mp4')
+    assert.match(range.header('content-disposition') ?? '', /^inline;/)
+
+    const poster = await signedIn(client.get(`${base}/poster`), user)
+    poster.assertStatus(200)
+    poster.assertHeader('content-type', 'image/jpeg')
+
+    const list = await signedIn(client.get('/tasks'), user)
+    assert.include(list.text(), `src="${base}/poster" alt="" width="64" height="36" loading="lazy"`)
+
+    for (const path of [`${base}/video`, `${base}/poster`, `/tasks/${task.id}`]) {
+      const response = await signedIn(client.get(path), stranger)
+      response.assertStatus(404)
+    }
+    const out = await client.get(`${base}/video`).redirects(0)
+    out.assertStatus(302)
   })
 })

@@ -41,7 +41,7 @@ test.group('Usage page', (group) => {
 
     const page = await signedIn(client.get('/usage'), user)
     assert.deepEqual(
-      rowsOf(page.text()).map((row) => row.replace(/^\S+ \S+ /, '')),
+      rowsOf(page.text()).map((row) => row.replace(/^\S+ \S+ UTC /, '')),
       [
         'Manual adjustment −100 9,900',
         'Refund for task "Cat video" +1,500 10,000',
