@@ -10,8 +10,10 @@ import type { WorkerJob } from '#services/worker/types'
 export type MailOutboxOptions = {
   /** A configured mailer by name; the default follows MAIL_MAILER. */
   mailer?: 'smtp' | 'dev'
-  /** Rows claimed per tick. */
+  /** Rows taken per tick. */
   batch: number
+  /** Mails on their way to the SMTP server at once (each on its own connection). */
+  concurrency: number
   /** Failed attempts before a mail is given up (status `dead`). */
   maxAttempts: number
   backoffBaseMs: number
@@ -22,6 +24,7 @@ export type MailOutboxOptions = {
 
 export const mailOutboxDefaults: MailOutboxOptions = {
   batch: 20,
+  concurrency: 4,
   maxAttempts: 10,
   backoffBaseMs: 30_000,
   backoffMaxMs: 60 * 60_000,
@@ -105,12 +108,16 @@ export class MailOutboxJob implements WorkerJob {
       .orderBy('id')
       .limit(this.options.batch)
       .select('id', 'kind', 'to_address', 'user_id', 'payload', 'attempts', 'created_at')
-    for (const row of rows) {
-      if (signal?.aborted) break
-      if (!(await this.claim(row))) continue
-      result.claimed += 1
-      result[await this.deliver(row)] += 1
+    /* A few lanes, each taking the next row: a slow SMTP answer holds up one lane, not the batch. */
+    const queue = [...rows]
+    const lane = async () => {
+      for (let row = queue.shift(); row && !signal?.aborted; row = queue.shift()) {
+        if (!(await this.claim(row))) continue
+        result.claimed += 1
+        result[await this.deliver(row)] += 1
+      }
     }
+    await Promise.all(Array.from({ length: Math.max(1, this.options.concurrency) }, lane))
     return result
   }
 

@@ -19,6 +19,8 @@ export type FakeSmtpOptions = {
 export async function startFakeSmtp(options: FakeSmtpOptions) {
   const received: ParsedMail[] = []
   const receivedAt: number[] = []
+  /* Messages whose data is being received or answered right now, and the most seen at once. */
+  const load = { current: 0, max: 0 }
   const server = new SMTPServer({
     secure: false,
     disabledCommands: ['STARTTLS'],
@@ -36,13 +38,19 @@ export async function startFakeSmtp(options: FakeSmtpOptions) {
       callback()
     },
     onData(stream, _session, callback) {
+      load.current += 1
+      load.max = Math.max(load.max, load.current)
+      const done = (error?: Error) => {
+        load.current -= 1
+        callback(error)
+      }
       simpleParser(stream)
         .then((parsed) => {
           received.push(parsed)
           receivedAt.push(Date.now())
-          setTimeout(() => callback(), options.delayMs ?? 0)
+          setTimeout(() => done(), options.delayMs ?? 0)
         })
-        .catch(callback)
+        .catch(done)
     },
     logger: false,
   })
@@ -50,6 +58,7 @@ export async function startFakeSmtp(options: FakeSmtpOptions) {
   return {
     received,
     receivedAt,
+    load,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }

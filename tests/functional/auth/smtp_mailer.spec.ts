@@ -117,6 +117,25 @@ test.group('Mail outbox over a real SMTP server', (group) => {
     assert.equal((await outboxRow(id)).status, 'dead')
   })
 
+  test('a slow SMTP server gets several mails at once, each exactly once', async ({ assert }) => {
+    const smtp = await startFakeSmtp(smtpOptions({ delayMs: 400 }))
+    try {
+      const addresses = Array.from({ length: 8 }, (_, index) => `slow${index}@example.com`)
+      for (const to of addresses) {
+        await queueMail({ kind: 'existing_account', to, dedupeKey: `test:slow:${to}` })
+      }
+      assert.include(await deliverMails({ mailer: 'smtp' }), { claimed: 8, sent: 8 })
+      assert.sameMembers(
+        smtp.received.map((mail) => (mail.to as { text: string }).text),
+        addresses
+      )
+      assert.isAbove(smtp.load.max, 1, 'sends overlap')
+      assert.isAtMost(smtp.load.max, 4)
+    } finally {
+      await smtp.close()
+    }
+  })
+
   test('a dedupe key sends once, even after the first was delivered', async ({ assert }) => {
     const user = await createUser({ email: 'once@example.com', status: 'new' })
     const mail = { kind: 'activation', to: user.email, userId: user.id, dedupeKey: 'test:once' }
