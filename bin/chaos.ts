@@ -190,6 +190,7 @@ const env: NodeJS.ProcessEnv = {
 const apps = new AppProcesses(join(process.cwd(), 'build'), env, logDir, base)
 
 const kills: Record<Role, number> = { web: 0, worker: 0 }
+let lastKillAt = 0
 const stats = emptyStats()
 const checks: Check[] = []
 const failures: string[] = []
@@ -239,6 +240,7 @@ try {
     }
   }
   const killAndRestart = async (role: Role) => {
+    lastKillAt = Date.now()
     if (await apps.kill(role)) kills[role] += 1
     /* Down for a moment, as a supervisor's restart takes. */
     await sleep(random() * 1000)
@@ -293,8 +295,8 @@ try {
   await apps.stop('worker')
   const stagingDir = join(storagePath, '.work', 'staging')
   const staged = listFiles(stagingDir)
-  const webStartedAt = apps.startedAt('web') ?? Date.now()
-  const leakedByLive = staged.filter((name) => uuidTime(name) >= webStartedAt)
+  /* Made after the last kill: by a process that was never killed (web, or the worker stopped gracefully). */
+  const leakedByLive = staged.filter((name) => uuidTime(name) > lastKillAt)
   const aged = (Date.now() - 7 * 3600 * 1000) / 1000
   for (const name of staged) utimesSync(join(stagingDir, name), aged, aged)
   /* Resumable uploads whose creation answer was lost stay resumable for 24 h: age them too. */

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 export type Role = 'web' | 'worker'
 
-type Running = { child: ChildProcess; startedAt: number; exited: Promise<void> }
+type Running = { child: ChildProcess; exited: Promise<void> }
 
 export class AppProcesses {
   private running = new Map<Role, Running>()
@@ -48,11 +48,6 @@ export class AppProcesses {
     return this.running.get(role)?.child.pid ?? null
   }
 
-  /** When the process now running in `role` started (ms since epoch), or null. */
-  startedAt(role: Role) {
-    return this.running.get(role)?.startedAt ?? null
-  }
-
   async start(role: Role) {
     if (this.running.has(role)) return
     this.starts[role] += 1
@@ -68,7 +63,6 @@ export class AppProcesses {
     child.stderr!.pipe(log)
     const entry: Running = {
       child,
-      startedAt: Date.now(),
       exited: new Promise((resolve) => child.once('exit', () => resolve())),
     }
     child.once('exit', (code, signal) => {

@@ -263,12 +263,12 @@ export function stagingCheck(
   abandonedUploads = 0
 ): Check {
   const problems = [
-    ...leakedByLive.map((name) => `staging file ${name} left by the live web process`),
+    ...leakedByLive.map((name) => `staging file ${name} left by a process that was never killed`),
     ...after.map((name) => `staging file ${name} outlived the sweep`),
   ]
   return check(
     'no staging file outlives the sweep',
     problems,
-    `${before.length} staging files left by killed web processes and ${abandonedUploads} abandoned resumable uploads, all removed by the sweeps`
+    `${before.length} staging files left by killed processes and ${abandonedUploads} abandoned resumable uploads, all removed by the sweeps`
   )
 }
