@@ -16,9 +16,9 @@ const baseURL = () => `http://${process.env.HOST}:${process.env.PORT}`
 /** Screenshots at 390 and 1280 px, and the page's sideways overflow at 390 px (should be 0). */
 async function shoot(page: Page, name: string) {
   await page.setViewportSize({ width: 390, height: 844 })
-  const overflow = await page.evaluate(
-    () => document.documentElement.scrollWidth - document.documentElement.clientWidth
-  )
+  const overflow = await page
+    .locator('html')
+    .evaluate((html: any) => html.scrollWidth - html.clientWidth)
   await screenshot(page, `${name}-390`)
   await page.setViewportSize({ width: 1280, height: 900 })
   await screenshot(page, `${name}-1280`)
@@ -44,7 +44,7 @@ async function openMail(page: Page, subject: string) {
 async function mailOverflow(page: Page) {
   const frame = page.frameLocator('iframe.mail-html')
   await frame.locator('body').waitFor()
-  return frame.locator('html').evaluate((html) => html.scrollWidth - html.clientWidth)
+  return frame.locator('html').evaluate((html: any) => html.scrollWidth - html.clientWidth)
 }
 
 /** Answers the cookie banner so it does not cover the screenshots. */
