@@ -10,4 +10,6 @@ export default defineConfig({
   ],
   /* Bundled when the dev server starts, not on the first page that imports it (which reloads that page). */
   optimizeDeps: { include: ['tus-js-client'] },
+  /* Tests need no live reload, and parallel test runs would fight over its fixed port. */
+  server: { hmr: process.env.NODE_ENV === 'test' ? false : undefined },
 })
