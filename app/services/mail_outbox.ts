@@ -34,6 +34,7 @@ export type QueueMail = {
   /**
    * Unique per mail that must go out once: a second enqueue with the same key
    * is ignored, even after the first was sent (e.g. `low-balance:<user>:<day>`).
+   * Keys are remembered while the row is kept: 30 days after it was queued.
    */
   dedupeKey: string
   userId?: string | null
