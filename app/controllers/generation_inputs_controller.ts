@@ -1,6 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import { Exception } from '@adonisjs/core/exceptions'
-import Run, { ACTIVE_RUN_STATUSES } from '#models/run'
+import Run from '#models/run'
 import { INPUT_URL_PURPOSE } from '#services/tasks/signing'
 import { sendStoredFile } from '#presenters/media_response'
 
@@ -16,7 +16,7 @@ export default class GenerationInputsController {
     }
     const run = await Run.query()
       .where('id', String(params.runId))
-      .whereIn('status', ACTIVE_RUN_STATUSES)
+      .withScopes((scopes) => scopes.active())
       .first()
     const input = run?.inputs.find((candidate) => candidate.kind === params.kind)
     if (!run || !input) throw new Exception('Not found', { status: 404 })

@@ -80,7 +80,7 @@ export default class OrdersController {
     const order = await ownOrder(ctx)
     if (order.status !== 'paid') throw new ReceiptNotFoundException()
     const credit = await LedgerEntry.query()
-      .where('userId', order.userId)
+      .withScopes((scopes) => scopes.ownedBy(order.userId))
       .where('reference', order.creditReference)
       .where('status', 'applied')
       .first()
