@@ -9,6 +9,7 @@ import { putTo } from '#tests/functional/tasks/helpers'
 import { REFLECTED_CORPUS, assertInert } from '#tests/helpers/hostile_input'
 import { displayName } from '#services/tasks/upload_service'
 import taskService from '#services/tasks/task_service'
+import { queueMail } from '#services/mail_outbox'
 import type User from '#models/user'
 
 /*
@@ -152,6 +153,28 @@ test.group('Reflected input: signed-in pages', (group) => {
     }
   })
 
+  test('task names in the run mails (success and failure)', async ({ assert }) => {
+    const user = await createUser({ email: 'runs-mail@example.com' })
+    for (const [index, payload] of REFLECTED_CORPUS.entries()) {
+      for (const kind of ['run_succeeded', 'run_failed']) {
+        await queueMail({
+          kind,
+          to: user.email,
+          userId: user.id,
+          dedupeKey: `test:${kind}:${index}`,
+          payload: { taskName: payload, taskId: 'task', number: 1, cost: 10, error: payload },
+        })
+      }
+    }
+    const mails = await mailsTo(user.email)
+    assert.lengthOf(mails, REFLECTED_CORPUS.length * 2)
+    for (const mail of mails) {
+      const payload = REFLECTED_CORPUS.find((candidate) => mail.text.includes(candidate))
+      assert.isDefined(payload, mail.subject)
+      assertInert(mail.html, payload!)
+    }
+  })
+
   test('new task form: old input after an error', async ({ client }) => {
     const user = await createUser()
     for (const payload of REFLECTED_CORPUS) {
@@ -182,7 +205,7 @@ test.group('Reflected input: signed-in pages', (group) => {
   test('query strings on signed-in pages are never turned into markup', async ({ client }) => {
     const user = await createUser()
     const task = await taskService.create(user.id, { name: 'Query', model: 'lipsync' })
-    const pages = ['/tasks', '/tasks/new', '/tokens', '/usage', `/tasks/${task.id}`]
+    const pages = ['/tasks', '/tasks/new', '/tokens', '/usage', '/account', `/tasks/${task.id}`]
     for (const payload of REFLECTED_CORPUS) {
       for (const page of pages) {
         const response = await signedIn(client.get(page), user).qs({ page: payload, q: payload })
