@@ -46,13 +46,18 @@ export function formatDate(
   return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}`
 }
 
+/* `toISOString()` output (the dev mailbox stores it). */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
+
 /**
  * The same moment for `<time datetime>` (components/local_time.edge), in UTC
- * ISO 8601, or null: a luxon DateTime, or a timestamp as SQLite returns it
- * in plain rows (our timestamps are stored in UTC, see sql_time.ts).
+ * ISO 8601, or null: a luxon DateTime, a timestamp as SQLite returns it in
+ * plain rows (our timestamps are stored in UTC, see sql_time.ts), or a UTC
+ * ISO string.
  */
 export function isoTime(value: string | { toUTC?: unknown } | null | undefined) {
   if (typeof value === 'string') {
+    if (ISO_UTC.test(value)) return `${value.slice(0, 19)}Z`
     return SQL_TIMESTAMP.test(value) ? `${value.slice(0, 10)}T${value.slice(11, 19)}Z` : null
   }
   const dateTime = value as { toUTC?: () => { toISO: (options: object) => string | null } }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import db from '@adonisjs/lucid/services/db'
+import hash from '@adonisjs/core/services/hash'
 import { DateTime } from 'luxon'
 import User from '#models/user'
 import Run from '#models/run'
@@ -27,6 +28,7 @@ export function deletedEmail(userId: string) {
  * half-deleted account).
  */
 export async function deleteAccount(user: User) {
+  const unusablePassword = await hash.use('scrypt').make(randomBytes(32).toString('base64url'))
   const taskIds = await db.transaction(async (trx) => {
     const active = await Run.query({ client: trx })
       .withScopes((scopes) => scopes.ownedBy(user))
@@ -52,8 +54,8 @@ export async function deleteAccount(user: User) {
       .where('id', user.id)
       .update({
         email: deletedEmail(user.id),
-        /* Not a hash of anything: no password verifies against it. */
-        password: `deleted:${randomBytes(24).toString('base64url')}`,
+        /* A real hash of a secret nobody keeps: no password verifies against it. */
+        password: unusablePassword,
         status: 'blocked',
         notify_runs: false,
         notify_low_balance: false,

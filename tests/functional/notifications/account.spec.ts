@@ -301,3 +301,37 @@ test.group('Account page with real sessions (cookie store)', (group) => {
     assert.equal((await logIn(server, user.email)).location, '/login')
   })
 })
+
+test.group('Deleted accounts', (group) => {
+  freshState(group)
+
+  test('the placeholder address logs nobody in and answers like any wrong login', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser({ password: PASSWORD })
+    await signedIn(client.post('/account/delete'), user)
+      .form({ password: PASSWORD })
+      .withCsrfToken()
+      .redirects(0)
+    for (const password of [PASSWORD, 'anything at all', '']) {
+      const login = await client
+        .post('/login')
+        .form({ email: deletedEmail(user.id), password })
+        .withCsrfToken()
+        .redirects(0)
+      login.assertStatus(302)
+      /* Back to the form (a refused login or a refused field), never into the app. */
+      assert.notEqual(login.header('location'), '/tasks')
+    }
+    /* Deleting twice: the session is gone, nothing to delete. */
+    const again = await signedIn(client.post('/account/delete'), await User.findOrFail(user.id))
+      .form({ password: PASSWORD })
+      .withCsrfToken()
+      .redirects(0)
+    /* Signed out (blocked account): sent away, nothing changed. */
+    again.assertStatus(302)
+    assert.notEqual(again.header('location'), '/account')
+    assert.equal((await User.findOrFail(user.id)).email, deletedEmail(user.id))
+  })
+})

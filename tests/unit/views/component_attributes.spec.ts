@@ -64,3 +64,22 @@ test.group('Component attributes are escaped', (group) => {
     }
   })
 })
+
+test.group('Local times', () => {
+  test('isoTime reads DateTimes, SQLite UTC timestamps and ISO strings; anything else is null', async ({
+    assert,
+  }) => {
+    const { isoTime, utcText } = await import('#helpers/formatting')
+    const { DateTime } = await import('luxon')
+    assert.equal(isoTime('2026-12-01 09:20:58'), '2026-12-01T09:20:58Z')
+    assert.equal(isoTime('2026-12-01T09:20:58.392Z'), '2026-12-01T09:20:58Z')
+    assert.equal(
+      isoTime(DateTime.fromISO('2026-12-01T10:20:58+01:00', { setZone: true })),
+      '2026-12-01T09:20:58Z'
+    )
+    for (const bad of ['', 'yesterday', '<script>', null, undefined, 42 as never, {} as never]) {
+      assert.isNull(isoTime(bad))
+    }
+    assert.equal(utcText('2026-12-01T09:20:58Z'), '2026-12-01 09:20 UTC')
+  })
+})
