@@ -37,7 +37,7 @@ test.group('Run notifications', (group) => {
     const user = await createUser({ balance: 1000 })
     const task = await seededTask(user, 'lipsync', 'Beach <day> & "night"')
     const run = await taskService.launch(user.id, task.id)
-    const done = await driveRun(freshWorker(), run.id, finished, 200)
+    const done = await driveRun(freshWorker(), run.id, finished, 5000)
     assert.equal(done.status, 'succeeded', done.errorMessage ?? '')
 
     /* Queued with the final state, before any mail job ran. */
@@ -145,9 +145,9 @@ test.group('The result on the page', (group) => {
     const stranger = await createUser()
     const task = await seededTask(user, 'lipsync', 'Player')
     const first = await taskService.launch(user.id, task.id)
-    await driveRun(freshWorker(), first.id, finished, 200)
+    await driveRun(freshWorker(), first.id, finished, 5000)
     const second = await taskService.launch(user.id, task.id)
-    const done = await driveRun(freshWorker(), second.id, finished, 200)
+    const done = await driveRun(freshWorker(), second.id, finished, 5000)
     assert.equal(done.status, 'succeeded')
     const base = `/tasks/${task.id}/runs/${second.id}`
 
