@@ -114,6 +114,12 @@ export class AppProcesses {
     clearTimeout(timer)
   }
 
+  /** Synchronous SIGKILL of everything still running (for process exit). */
+  killNow() {
+    for (const entry of this.running.values()) entry.child.kill('SIGKILL')
+    this.running.clear()
+  }
+
   async stopAll() {
     await Promise.all([this.stop('web'), this.stop('worker')])
   }

@@ -506,8 +506,8 @@ export class Customer {
           await answer.body?.cancel()
           return { status: answer.status, offset: Number(answer.headers.get('upload-offset')) }
         })
-        /* Gone: finished (its row is removed) or refused; the task says which. */
-        if (head.status === 404) break
+        /* Gone (404: finished or refused; 410: its bytes already moved): the task says which. */
+        if (head.status === 404 || head.status === 410) break
         if (head.status !== 200) throw new Error(`tus HEAD answered ${head.status}`)
         this.stats.resumes += 1
         offset = head.offset

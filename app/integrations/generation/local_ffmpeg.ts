@@ -138,6 +138,8 @@ export class LocalFfmpegProvider implements GenerationProvider {
   }
 
   async release(jobId: string) {
+    /* A released job is done with: it must not start later from the queue. */
+    waiting.delete(jobId)
     await rm(this.dir(jobId), { recursive: true, force: true })
   }
 
@@ -169,7 +171,6 @@ export class LocalFfmpegProvider implements GenerationProvider {
     )
     running.set(jobId, child)
     peakRenders = Math.max(peakRenders, running.size)
-    await writeFile(join(dir, 'pid'), String(child.pid ?? ''))
     let stderr = ''
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000)
@@ -191,6 +192,12 @@ export class LocalFfmpegProvider implements GenerationProvider {
     }
     child.once('error', (error) => void settle(null, error).catch(() => {}))
     child.once('exit', (code) => void settle(code).catch(() => {}))
+    /*
+     * Only after the listeners: an await before them could miss the exit (or
+     * throw, e.g. the job's folder was released meanwhile), and the render
+     * slot would stay taken for good, so every later job waited forever.
+     */
+    await writeFile(join(dir, 'pid'), String(child.pid ?? '')).catch(() => {})
   }
 
   private async finish(dir: string, done: DoneFile) {
