@@ -11,6 +11,7 @@ import { recordEvent } from '#services/dwh/outbox'
 import mediaStorage from '#integrations/storage/media_storage'
 import { mp4Intact } from '#services/tasks/media_probe'
 import { sqlTime } from '#helpers/sql_time'
+import { coalesce } from '#helpers/coalesce'
 import { signedInputUrl } from '#services/tasks/signing'
 import {
   PROVIDER_NAMES,
@@ -370,10 +371,10 @@ export class GenerationRunsJob implements WorkerJob {
       AbortSignal.timeout(this.options.outputCopyTimeoutMs),
     ])
     try {
-      await mediaStorage.putStream(
-        key,
-        await provider.openOutput(run.providerJobId!, status, copySignal)
-      )
+      const download = await provider.openOutput(run.providerJobId!, status, copySignal)
+      const blocks = coalesce()
+      download.once('error', (error) => blocks.destroy(error))
+      await mediaStorage.putStream(key, download.pipe(blocks))
       copiedAt = Date.now()
       size = await mediaStorage.size(key)
       const local = mediaStorage.localPath(key)

@@ -29,6 +29,8 @@ const running = new Map<string, ChildProcess>()
 const waiting = new Map<string, JobFile>()
 /* Jobs whose render slot is taken but whose ffmpeg is not spawned yet (inputs being copied). */
 const starting = new Set<string>()
+/* Jobs whose ffmpeg has exited and whose outcome is being written (not to be restarted). */
+const finishing = new Set<string>()
 /* The most renders seen at once (the bench checks the cap with it). */
 let peakRenders = 0
 
@@ -113,7 +115,7 @@ export class LocalFfmpegProvider implements GenerationProvider {
   async getStatus(jobId: string): Promise<JobStatus> {
     const done = await this.readJson<DoneFile>(jobId, 'done.json')
     if (done) return { state: done.state, providerStatus: done.state, error: done.error }
-    if (running.has(jobId) || starting.has(jobId))
+    if (running.has(jobId) || starting.has(jobId) || finishing.has(jobId))
       return { state: 'running', providerStatus: 'rendering' }
     if (waiting.has(jobId)) return { state: 'queued', providerStatus: 'waiting' }
     const job = await this.readJson<JobFile>(jobId, 'job.json')
@@ -178,7 +180,15 @@ export class LocalFfmpegProvider implements GenerationProvider {
     const settle = async (code: number | null, error?: Error) => {
       if (running.get(jobId) !== child) return
       running.delete(jobId)
+      finishing.add(jobId)
       void this.startNext()
+      try {
+        await outcome(code, error)
+      } finally {
+        finishing.delete(jobId)
+      }
+    }
+    const outcome = async (code: number | null, error?: Error) => {
       if (code === 0) {
         await rename(output, join(dir, 'output.mp4'))
         await this.finish(dir, { state: 'succeeded' })

@@ -10,7 +10,7 @@ import { probeDuration, probeStreams } from '#tests/helpers/media'
 import { driveRun, seededTask } from '#tests/functional/tasks/helpers'
 import generationConfig from '#config/generation'
 import app from '@adonisjs/core/services/app'
-import type Run from '#models/run'
+import Run from '#models/run'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
 import mediaStorage from '#integrations/storage/media_storage'
@@ -101,5 +101,50 @@ test.group('Worker with the local ffmpeg provider', (group) => {
     await user.refresh()
     assert.equal(user.balance, 1000)
     await assertLedgerInvariant(assert)
+  })
+
+  test('renders are capped at LOCAL_MAX_RENDERS while many runs are due at once', async ({
+    assert,
+    cleanup,
+  }) => {
+    const cap = generationConfig.localMaxRenders
+    generationConfig.localMaxRenders = 2
+    cleanup(() => {
+      generationConfig.localMaxRenders = cap
+    })
+    const user = await createUser({ balance: 10_000 })
+    const runs: Run[] = []
+    for (let i = 0; i < 6; i++)
+      runs.push(await taskService.launch(user.id, (await seededTask(user, 'lipsync', `C${i}`)).id))
+    const job = new GenerationRunsJob(new LocalFfmpegProvider(), {
+      ...generationConfig.worker,
+      pollIntervalMs: 0,
+      tickWaitMs: 20,
+    })
+    const before = LocalFfmpegProvider.renders().peak
+    let peak = 0
+    const deadline = Date.now() + 90_000
+    while (Date.now() < deadline) {
+      await job.tick(new AbortController().signal)
+      peak = Math.max(peak, LocalFfmpegProvider.renders().running)
+      const open = await Run.query()
+        .whereIn(
+          'id',
+          runs.map((r) => r.id)
+        )
+        .whereIn('status', ['queued', 'running'])
+      if (open.length === 0) break
+    }
+    await job.stop()
+    const done = await Run.query().whereIn(
+      'id',
+      runs.map((r) => r.id)
+    )
+    assert.deepEqual(
+      done.map((r) => r.status),
+      Array(6).fill('succeeded')
+    )
+    assert.isAtMost(peak, 2)
+    assert.isAtMost(Math.max(before, LocalFfmpegProvider.renders().peak), Math.max(before, 2))
   })
 })
