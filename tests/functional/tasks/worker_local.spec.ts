@@ -36,7 +36,7 @@ test.group('Worker with the local ffmpeg provider', (group) => {
     const user = await createUser({ balance: 1000 })
     const task = await seededTask(user, 'lipsync', 'Beach day!')
     const run = await taskService.launch(user.id, task.id)
-    const done = await driveRun(localJob(), run.id, finished, 200)
+    const done = await driveRun(localJob(), run.id, finished, 5000)
     assert.equal(done.status, 'succeeded', done.errorMessage ?? '')
     assert.match(done.providerJobId!, /^local-/)
 
@@ -78,7 +78,7 @@ test.group('Worker with the local ffmpeg provider', (group) => {
     const task = await seededTask(user, 'restyle')
     const run = await taskService.launch(user.id, task.id)
     assert.equal(run.cost, 50)
-    const done = await driveRun(localJob(), run.id, finished, 200)
+    const done = await driveRun(localJob(), run.id, finished, 5000)
     assert.equal(done.status, 'succeeded', done.errorMessage ?? '')
     const streams = await probeStreams(mediaStorage.localPath(done.outputKey!)!)
     assert.sameMembers(
@@ -93,7 +93,7 @@ test.group('Worker with the local ffmpeg provider', (group) => {
     const input = await TaskInput.findByOrFail('taskId', task.id)
     await writeFile(join(mediaStorage.localPath(input.storageKey)!), 'no longer a video')
     const run = await taskService.launch(user.id, task.id)
-    const done = await driveRun(localJob(), run.id, finished, 200)
+    const done = await driveRun(localJob(), run.id, finished, 5000)
     assert.equal(done.status, 'failed')
     assert.equal(done.errorMessage, 'The clip could not be rendered from these files.')
     const refunds = await db.from('ledger_entries').where('reference', `refund:run:${run.id}`)
