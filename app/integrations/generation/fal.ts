@@ -18,7 +18,8 @@ import {
   asObject,
   callJson,
   headerValue,
-  noteUnknownStatus,
+  getStatusObject,
+  stateOf,
   openOutputUrl,
   statusWord,
 } from '#integrations/generation/provider_http'
@@ -124,24 +125,16 @@ export class FalProvider implements GenerationProvider {
   }
 
   async getStatus(jobId: string, signal?: AbortSignal, route?: ProviderRoute): Promise<JobStatus> {
-    const { data } = await callJson<Record<string, unknown>>({
+    const answer = await getStatusObject('fal', {
       label: 'fal GET status',
-      method: 'GET',
       url: this.url(this.requestPath(jobId, route, '/status')),
       headers: this.headers(),
       signal,
       timeoutMs: this.options.requestTimeoutMs,
-      notFoundIsNull: true,
     })
-    if (data === null) return { state: 'not_found', providerStatus: 'not_found' }
-    const answer = asObject(data)
-    if (!answer) throw new ProviderError('fal status answer is not an object', true)
+    if (answer === null) return { state: 'not_found', providerStatus: 'not_found' }
     const word = String(answer.status ?? '').toUpperCase()
-    let state = STATES[word]
-    if (!state) {
-      noteUnknownStatus('fal', word)
-      state = 'running'
-    }
+    const state = stateOf('fal', STATES, word)
     if (state !== 'succeeded') return { state, providerStatus: statusWord(word) }
     if (answer.error) return this.failed(word, answer.error_type, answer.error)
     return this.result(jobId, route, signal)

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import logger from '@adonisjs/core/services/logger'
 import { Exception } from '@adonisjs/core/exceptions'
-import { OutputUnavailable, ProviderError } from '#integrations/generation/provider'
+import { OutputUnavailable, ProviderError, type JobState } from '#integrations/generation/provider'
 
 /*
  * The HTTP plumbing the provider adapters share: one timeout per call, a
@@ -199,6 +199,32 @@ export function noteUnknownStatus(provider: string, status: string) {
     { provider, status },
     'generation provider answered an unknown status (treated as running)'
   )
+}
+
+/**
+ * GETs a job's status object: `null` when the provider no longer knows the
+ * job (404); anything but a JSON object is a transient provider fault.
+ */
+export async function getStatusObject(
+  provider: string,
+  call: Omit<JsonCall, 'method' | 'notFoundIsNull'>
+) {
+  const { data } = await callJson<Record<string, unknown>>({
+    ...call,
+    method: 'GET',
+    notFoundIsNull: true,
+  })
+  if (data === null) return null
+  const answer = asObject(data)
+  if (!answer) throw new ProviderError(`${provider} status answer is not an object`, true)
+  return answer
+}
+
+/** A provider's status word as our state; an unknown word keeps the run running (logged once). */
+export function stateOf(provider: string, states: Record<string, JobState>, word: string) {
+  if (Object.hasOwn(states, word)) return states[word]
+  noteUnknownStatus(provider, word)
+  return 'running' as const
 }
 
 /** The status word as given, shortened and printable, for the run row. */

@@ -17,7 +17,8 @@ import {
   asObject,
   callJson,
   headerValue,
-  noteUnknownStatus,
+  getStatusObject,
+  stateOf,
   openOutputUrl,
   statusWord,
 } from '#integrations/generation/provider_http'
@@ -137,24 +138,16 @@ export class ReplicateProvider implements GenerationProvider {
   }
 
   async getStatus(jobId: string, signal?: AbortSignal): Promise<JobStatus> {
-    const { data } = await callJson<Record<string, unknown>>({
+    const prediction = await getStatusObject('replicate', {
       label: 'replicate GET /v1/predictions/{id}',
-      method: 'GET',
       url: this.url(`v1/predictions/${encodeURIComponent(jobId)}`),
       headers: this.headers(),
       signal,
       timeoutMs: this.options.requestTimeoutMs,
-      notFoundIsNull: true,
     })
-    if (data === null) return { state: 'not_found', providerStatus: 'not_found' }
-    const prediction = asObject(data)
-    if (!prediction) throw new ProviderError('replicate status answer is not an object', true)
+    if (prediction === null) return { state: 'not_found', providerStatus: 'not_found' }
     const word = String(prediction.status ?? '').toLowerCase()
-    let state = STATES[word]
-    if (!state) {
-      noteUnknownStatus('replicate', word)
-      state = 'running'
-    }
+    const state = stateOf('replicate', STATES, word)
     const status: JobStatus = { state, providerStatus: statusWord(word) }
     if (state === 'failed') {
       status.rawError = rawErrorText(word, prediction.error) ?? word

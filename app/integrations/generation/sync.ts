@@ -18,7 +18,8 @@ import {
   asObject,
   callJson,
   headerValue,
-  noteUnknownStatus,
+  getStatusObject,
+  stateOf,
   openOutputUrl,
   statusWord,
 } from '#integrations/generation/provider_http'
@@ -104,24 +105,16 @@ export class SyncProvider implements GenerationProvider {
   }
 
   async getStatus(jobId: string, signal?: AbortSignal): Promise<JobStatus> {
-    const { data } = await callJson<Record<string, unknown>>({
+    const generation = await getStatusObject('sync', {
       label: 'sync GET /v2/generate/{id}',
-      method: 'GET',
       url: this.url(`v2/generate/${encodeURIComponent(jobId)}`),
       headers: this.headers(),
       signal,
       timeoutMs: this.options.requestTimeoutMs,
-      notFoundIsNull: true,
     })
-    if (data === null) return { state: 'not_found', providerStatus: 'not_found' }
-    const generation = asObject(data)
-    if (!generation) throw new ProviderError('sync status answer is not an object', true)
+    if (generation === null) return { state: 'not_found', providerStatus: 'not_found' }
     const word = String(generation.status ?? '').toUpperCase()
-    let state = STATES[word]
-    if (!state) {
-      noteUnknownStatus('sync', word)
-      state = 'running'
-    }
+    const state = stateOf('sync', STATES, word)
     const status: JobStatus = { state, providerStatus: statusWord(word) }
     if (state === 'failed') {
       status.rawError = rawErrorText(word, generation.error_code, generation.error) ?? word
