@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import S3rver from 's3rver'
+import { multipartExtension } from '#tests/fakes/s3_multipart'
 import {
   GetObjectCommand,
   ListObjectsV2Command,
@@ -16,6 +17,9 @@ import {
  * what it keeps, so a client with streaming checksums stores corrupt files.
  * `client()` reads the bucket directly (never through the app) with
  * checksums only when required, so the test sees the stored bytes as they are.
+ * s3rver lacks ListParts and AbortMultipartUpload (the tus store needs both)
+ * and does not check parts on completion: tests/fakes/s3_multipart.ts adds
+ * them as S3 documents them, inside the same server.
  */
 export class FakeS3Server {
   readonly bucket = 'vgen-test'
@@ -34,6 +38,9 @@ export class FakeS3Server {
       directory: this.directory,
       configureBuckets: [{ name: this.bucket }],
     })
+    /* Koa composes its middleware when the server starts: ours runs just before s3rver's routes. */
+    const stack = this.server.middleware
+    stack.splice(stack.length - 1, 0, multipartExtension())
     const { port } = await this.server.run()
     this.url = `http://127.0.0.1:${port}`
     return this

@@ -9,6 +9,8 @@ declare module 's3rver' {
   }
   export default class S3rver {
     constructor(options: Options)
+    /** Koa's middleware stack (s3rver is a Koa app); the last entry is its router. */
+    middleware: unknown[]
     run(): Promise<{ address: string; port: number }>
     close(): Promise<void>
   }
