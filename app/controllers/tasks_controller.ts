@@ -7,7 +7,8 @@ import taskService from '#services/tasks/task_service'
 import { formatBytes, formatSeconds } from '#helpers/formatting'
 import { createTaskValidator, renameTaskValidator } from '#validators/tasks'
 import { pageNumber } from '#validators/pagination'
-import { inputView, runJson, statusLabel, taskStatus } from '#presenters/tasks'
+import { inputView, polledRunView, runJson, statusLabel, taskStatus } from '#presenters/tasks'
+import { ACTIVE_RUN_STATUSES } from '#models/run'
 import TaskPolicy from '#policies/task_policy'
 
 export default class TasksController {
@@ -107,8 +108,8 @@ export default class TasksController {
   /** Small JSON the task page polls while a run is active (GET: never writes). */
   async status({ auth, params, response }: HttpContext) {
     const user = auth.getUserOrFail()
-    const task = await taskService.findOwned(user, params.id)
-    const runs = await taskService.runsOf(task)
+    const taskId = String(params.id)
+    const runs = (await taskService.polledRuns(user, taskId)).map(polledRunView)
     const latest = runs[0] ?? null
     const status = taskStatus(latest)
     /* `user` was read from the database by this request's auth check: its balance is current. */
@@ -116,9 +117,9 @@ export default class TasksController {
     return {
       status,
       statusLabel: statusLabel(status),
-      active: latest?.isActive ?? false,
+      active: latest ? ACTIVE_RUN_STATUSES.includes(latest.status) : false,
       balance: user.balance,
-      runs: runs.map((run) => runJson(run, task.id)),
+      runs: runs.map((run) => runJson(run, taskId)),
     }
   }
 

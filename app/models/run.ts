@@ -12,6 +12,11 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as cons
 export type RunStatus = (typeof RUN_STATUSES)[number]
 export const ACTIVE_RUN_STATUSES: RunStatus[] = ['queued', 'running']
 
+/** A run's result can be watched and downloaded (a model, or a plain row's fields). */
+export function hasOutput(run: { status: RunStatus; outputKey: string | null }) {
+  return run.status === 'succeeded' && !!run.outputKey
+}
+
 /**
  * The allowed status changes. While active, a run follows the provider's
  * word (a provider may put a started job back in its queue). `succeeded` and
@@ -239,6 +244,6 @@ export default class Run extends BaseModel {
   }
 
   get hasOutput() {
-    return this.status === 'succeeded' && !!this.outputKey
+    return hasOutput(this)
   }
 }

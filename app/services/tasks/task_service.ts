@@ -1,4 +1,5 @@
 import db from '@adonisjs/lucid/services/db'
+import { errors as lucidErrors } from '@adonisjs/lucid'
 import { DateTime } from 'luxon'
 import generationConfig from '#config/generation'
 import { findModel, runCost, inputLabels, type ModelType } from '#config/models'
@@ -46,6 +47,23 @@ const SHOWN_RUN_COLUMNS = [
   'poster_key',
   'finished_at',
 ]
+
+/*
+ * The task page polls its status every few seconds while a run is active:
+ * one joined read of plain rows (the task's ownership and its runs), no
+ * model instances. A task without runs is one row of nulls.
+ */
+export type PolledRunRow = {
+  id: string | null
+  number: number
+  status: RunStatus
+  cost: number
+  error_message: string | null
+  refunded_at: string | null
+  output_key: string | null
+  poster_key: string | null
+  finished_at: string | null
+}
 
 export { MODEL_UNAVAILABLE } from '#exceptions/task_exceptions'
 
@@ -158,6 +176,29 @@ export class TaskService {
   /** The task's runs as its page and status poll show them (read-only: not all columns). */
   async runsOf(task: Task) {
     return Run.query().select(SHOWN_RUN_COLUMNS).where('taskId', task.id).orderBy('number', 'desc')
+  }
+
+  /** The status poll's runs of the owner's task, newest first; a 404 when the task is not theirs. */
+  async polledRuns(owner: Owner, taskId: string) {
+    const rows = await Task.query()
+      .withScopes((scopes) => scopes.ownedBy(owner))
+      .where('tasks.id', String(taskId))
+      .leftJoin('runs', 'runs.task_id', 'tasks.id')
+      .select(
+        'runs.id',
+        'runs.number',
+        'runs.status',
+        'runs.cost',
+        'runs.error_message',
+        'runs.refunded_at',
+        'runs.output_key',
+        'runs.poster_key',
+        'runs.finished_at'
+      )
+      .orderBy('runs.number', 'desc')
+      .pojo<PolledRunRow>()
+    if (!rows.length) throw new lucidErrors.E_ROW_NOT_FOUND(Task)
+    return rows.filter((row) => row.id !== null) as (PolledRunRow & { id: string })[]
   }
 
   /** What a run would cost now, and which inputs are still missing. */
