@@ -2,6 +2,7 @@ import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { defineConfig, services } from '@adonisjs/drive'
 import { s3Bucket, s3Client } from '#config/s3'
+import { gcsBucketName, gcsOptions } from '#config/gcs'
 
 /*
  * Uploaded inputs and generated results. Files are private: they are served
@@ -21,8 +22,8 @@ const driveConfig = defineConfig({
       visibility: 'private',
     }),
     gcs: services.gcs({
-      keyFilename: env.get('GCS_KEY') || undefined,
-      bucket: env.get('GCS_BUCKET') ?? '',
+      ...gcsOptions,
+      bucket: gcsBucketName,
       visibility: 'private',
     }),
   },

@@ -49,6 +49,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   S3_FORCE_PATH_STYLE: Env.schema.boolean.optional(),
   GCS_BUCKET: Env.schema.string.optional(),
   GCS_KEY: Env.schema.string.optional(),
+  GCS_API_ENDPOINT: Env.schema.string.optional({ format: 'url', tld: false }),
 
   /* Internal admin API */
   ADMIN_TOKEN: Env.schema.string.optional(),

@@ -115,6 +115,14 @@ export class NotEnoughTokensException extends LaunchRefusedException {
   }
 }
 
+/** The storage service failed the put (a 5xx, no connection): nothing was stored, the user may retry. */
+export class StorageUnavailableException extends DomainException {
+  static status = 503
+  static code = 'E_STORAGE_UNAVAILABLE'
+  static message =
+    'The storage service is not available right now. Nothing was changed; please try again in a moment.'
+}
+
 /** The store kept other bytes than were sent (the object was deleted): the user may retry. */
 export class UploadNotStoredException extends DomainException {
   static status = 502

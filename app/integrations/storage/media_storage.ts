@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Transform, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import app from '@adonisjs/core/services/app'
 import drive from '@adonisjs/drive/services/main'
 import { FSDriver } from 'flydrive/drivers/fs'
@@ -10,8 +10,14 @@ import { S3Driver } from 'flydrive/drivers/s3'
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { s3Bucket, s3Client } from '#config/s3'
+import { gcsBucket } from '#config/gcs'
 import { uuidv7 } from '#helpers/ids'
-import { StoredFileMismatch, tally, type Tally } from '#integrations/storage/stored_file_check'
+import {
+  StoredFileMismatch,
+  StoreUnavailable,
+  tally,
+  type Tally,
+} from '#integrations/storage/stored_file_check'
 
 /**
  * Media files (inputs and results) in the configured drive disk, plus a
@@ -50,6 +56,12 @@ export class MediaStorage {
     return this.disk.driver instanceof S3Driver
   }
 
+  /** The GCS disk is in use (its own client takes ranged reads and MD5 checks). */
+  get isGcs() {
+    const driver = this.disk.driver
+    return !(driver instanceof FSDriver) && !(driver instanceof S3Driver)
+  }
+
   /** Moves a finished local file into storage under `key`. */
   async commitLocalFile(localPath: string, key: string) {
     const root = this.fsRoot
@@ -60,7 +72,10 @@ export class MediaStorage {
       return
     }
     const { size } = await stat(localPath)
-    await this.putStream(key, createReadStream(localPath), size)
+    await this.putStream(key, createReadStream(localPath), size).catch((error) => {
+      if (error instanceof StoredFileMismatch) throw error
+      throw new StoreUnavailable(key, error)
+    })
     await unlink(localPath)
   }
 
@@ -78,7 +93,11 @@ export class MediaStorage {
     if (this.isS3) {
       await this.putS3(key, counted, size)
     } else {
-      await this.disk.putStream(key, counted)
+      await this.disk.putStream(key, counted).catch((error) => {
+        /* The GCS client's own CRC32C check failed (it deleted the object already). */
+        if (!isGcsUploadMismatch(error)) throw error
+        throw new StoredFileMismatch(key, `the store's CRC32C differs (${error.cause.code})`)
+      })
     }
     await this.verifyStored(key, sent)
   }
@@ -108,6 +127,11 @@ export class MediaStorage {
       const head = await s3Client().send(new HeadObjectCommand({ Bucket: s3Bucket, Key: key }))
       storedSize = head.ContentLength
       etag = head.ETag
+    } else if (this.isGcs) {
+      /* A GCS ETag is no MD5; md5Hash (base64) is, for every non-composite object. */
+      const [meta] = await (await gcsBucket()).file(key).getMetadata()
+      storedSize = meta.size === undefined ? undefined : Number(meta.size)
+      etag = meta.md5Hash ? Buffer.from(meta.md5Hash, 'base64').toString('hex') : undefined
     } else {
       const meta = await this.disk.getMetaData(key)
       storedSize = meta.contentLength
@@ -121,9 +145,10 @@ export class MediaStorage {
   }
 
   /** A time-limited URL of `key` on a cloud disk (for ffprobe or a provider), null on fs. */
-  async signedUrl(key: string, expiresIn = '30mins') {
+  async signedUrl(key: string, expiresIn: string | number = '30mins') {
     if (this.fsRoot) return null
-    return this.disk.getSignedUrl(key, { expiresIn })
+    /* GCS: V4 signing (the client's default is the legacy V2). */
+    return this.disk.getSignedUrl(key, this.isGcs ? { expiresIn, version: 'v4' } : { expiresIn })
   }
 
   /** A local path for `key` when storage is local disk, else null. */
@@ -144,8 +169,7 @@ export class MediaStorage {
    * Null on local disk (the app serves its own signed URL then).
    */
   async presignedUrl(key: string, ttlSeconds: number) {
-    if (this.fsRoot) return null
-    return this.disk.getSignedUrl(key, { expiresIn: ttlSeconds })
+    return this.signedUrl(key, ttlSeconds)
   }
 
   async exists(key: string) {
@@ -167,8 +191,9 @@ export class MediaStorage {
       )
       return object.Body as Readable
     }
-    const stream = await this.disk.getStream(key)
-    return range ? stream.pipe(sliceBytes(range.start, range.end)) : stream
+    /* GCS: the client sends `Range` for start/end, so only those bytes leave the store. */
+    const file = (await gcsBucket()).file(key)
+    return file.createReadStream(range ? { start: range.start, end: range.end } : {})
   }
 
   async delete(key: string | null | undefined) {
@@ -189,19 +214,10 @@ export class MediaStorage {
   }
 }
 
-/** Passes through only bytes [start, end] of a stream (the GCS disk has no range reads here). */
-function sliceBytes(start: number, end: number) {
-  let position = 0
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      const from = Math.max(0, start - position)
-      const to = Math.min(chunk.length, end + 1 - position)
-      position += chunk.length
-      if (to > from) this.push(chunk.subarray(from, to))
-      if (position > end) this.push(null)
-      callback()
-    },
-  })
+/** The GCS client's upload check (its error is the disk error's cause): the stored CRC32C differs. */
+function isGcsUploadMismatch(error: unknown) {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause
+  return cause?.code === 'FILE_NO_UPLOAD' || cause?.code === 'FILE_NO_UPLOAD_DELETE'
 }
 
 export default new MediaStorage()

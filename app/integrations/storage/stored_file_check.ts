@@ -19,6 +19,22 @@ export class StoredFileMismatch extends Exception {
   }
 }
 
+/**
+ * The store failed a put (a 5xx, a refused or dropped connection): nothing
+ * usable was stored. The upload service turns this into a retryable message.
+ */
+export class StoreUnavailable extends Exception {
+  static status = 503
+  static code = 'E_STORE_UNAVAILABLE'
+
+  constructor(
+    readonly key: string,
+    cause: unknown
+  ) {
+    super(`storing ${key} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+  }
+}
+
 export type Tally = ReturnType<typeof tally>
 
 /** A pass-through that counts and hashes what flows to the store. */

@@ -20,11 +20,12 @@ import { collectYoungGeneration } from '#services/tasks/young_gc'
 import { probeMedia, sniffType, SNIFF_BYTES, type Sniffed } from '#services/tasks/media_probe'
 import {
   RunActiveException,
+  StorageUnavailableException,
   UnknownInputException,
   UploadNotStoredException,
   UploadRejectedException,
 } from '#exceptions/task_exceptions'
-import { StoredFileMismatch } from '#integrations/storage/stored_file_check'
+import { StoredFileMismatch, StoreUnavailable } from '#integrations/storage/stored_file_check'
 
 export type StagedUpload = { path: string; size: number; sniffed: Sniffed; clientName: string }
 
@@ -281,6 +282,10 @@ export class UploadService {
       await rm(staged.path, { force: true })
       if (key) await mediaStorage.delete(key)
       if (error instanceof StoredFileMismatch) throw storageMismatch(error)
+      if (error instanceof StoreUnavailable) {
+        logger.error({ key: error.key, err: error.cause }, 'upload could not be stored')
+        throw new StorageUnavailableException()
+      }
       throw error
     }
   }

@@ -1,0 +1,630 @@
+import { createHash, createVerify, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/*
+ * A fake Google Cloud Storage over real HTTP on 127.0.0.1: the part of the
+ * JSON API that @google-cloud/storage v7 sends for what the app does
+ * (flydrive's GCS driver plus media storage), and V4 signed-URL reads on
+ * the XML API path, as documented:
+ *
+ * - uploads: `POST /upload/storage/v1/b/:bucket/o` with `uploadType=multipart`
+ *   (multipart/related: JSON metadata, then the media; what the driver's
+ *   putStream sends, it sets `resumable: false`) or `uploadType=media`;
+ *   answered 200 with the object resource;
+ * - `GET /storage/v1/b/:bucket/o/:object`: the object resource (size and
+ *   generation as strings, md5Hash and crc32c base64); `alt=media` sends
+ *   the bytes with `x-goog-hash`, `x-goog-generation`,
+ *   `x-goog-stored-content-*`, and a `Range` gets 206 + Content-Range (416
+ *   when unsatisfiable);
+ * - `DELETE` of an object → 204; `GET /storage/v1/b/:bucket/o` lists with
+ *   `prefix`, `delimiter`, `maxResults` / `pageToken`;
+ * - errors as `{"error":{"code","message","errors":[{message,domain,reason}]}}`;
+ * - `GET /:bucket/:object?X-Goog-Signature=…` (a V4 signed URL): every
+ *   documented X-Goog-* parameter, the expiry and the RSA signature are
+ *   checked against the generated service-account key; XML errors.
+ *
+ * It writes that service-account key file (`keyFile`) with its own
+ * `token_uri`, so a client that asked for an OAuth token would show up in
+ * `tokenRequests` instead of reaching Google. Switches: `failNextUploads`
+ * (503 backendError) and `corruptNextUpload` (store other bytes, and
+ * answer either truthfully or with the hashes of what was sent).
+ */
+
+export type GcsRequest = {
+  method: string
+  path: string
+  query: Record<string, string>
+  range: string | null
+  status: number
+  /** Object bytes sent in the answer (media reads). */
+  bytesSent: number
+}
+
+type StoredObject = {
+  bytes: Buffer
+  contentType: string
+  generation: string
+  created: Date
+  /** What the object resource reports; normally derived from `bytes`. */
+  reported?: { size: number; md5: string; crc32c: string }
+}
+
+type Corruption = {
+  change: 'flip' | 'truncate'
+  /** 'stored' = hashes of what is kept (the client's check sees it); 'sent' = a store that lies in its answer. */
+  answer: 'stored' | 'sent'
+}
+
+const MAX_BODY = 256 * 1024 * 1024
+const SEVEN_DAYS = 7 * 24 * 60 * 60
+
+/* CRC32C (Castagnoli, reflected 0x82F63B78), as GCS reports it: 4 bytes big-endian, base64. */
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
+    table[n] = c >>> 0
+  }
+  return table
+})()
+
+export function crc32c(bytes: Buffer) {
+  let crc = 0xffffffff
+  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8)
+  const out = Buffer.alloc(4)
+  out.writeUInt32BE((crc ^ 0xffffffff) >>> 0)
+  return out.toString('base64')
+}
+
+function md5(bytes: Buffer) {
+  return createHash('md5').update(bytes).digest('base64')
+}
+
+/* RFC 3986 encoding, as the V4 canonical query uses it. */
+function rfc3986(value: string) {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`
+  )
+}
+
+function jsonError(code: number, reason: string, message: string) {
+  return { error: { code, message, errors: [{ message, domain: 'global', reason }] } }
+}
+
+export class FakeGcsServer {
+  readonly bucket = 'vgen-test'
+  readonly projectId = 'vgen-test'
+  readonly clientEmail = 'vgen-app@vgen-test.iam.gserviceaccount.com'
+  url = ''
+  keyFile = ''
+  readonly requests: GcsRequest[] = []
+  readonly tokenRequests: string[] = []
+  /** Signed-URL reads refused, with the reason (XML error code). */
+  readonly signedRefusals: string[] = []
+  private objects = new Map<string, StoredObject>()
+  private server: Server | null = null
+  private sockets = new Set<Socket>()
+  private directory = ''
+  private publicKey = ''
+  private uploadFailures = 0
+  private corruption: Corruption | null = null
+  private generationClock = BigInt(Date.now()) * 1000n
+
+  async start() {
+    this.directory = await mkdtemp(join(tmpdir(), 'vgen-gcs-'))
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    this.publicKey = publicKey.export({ type: 'spki', format: 'pem' }).toString()
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error) => {
+        if (!response.headersSent)
+          this.json(response, 500, jsonError(500, 'backendError', String(error)))
+        else response.destroy()
+      })
+    })
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
+    const { port } = this.server.address() as { port: number }
+    this.url = `http://127.0.0.1:${port}`
+    this.keyFile = join(this.directory, 'service-account.json')
+    await writeFile(
+      this.keyFile,
+      JSON.stringify({
+        type: 'service_account',
+        project_id: this.projectId,
+        private_key_id: randomBytes(20).toString('hex'),
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        client_email: this.clientEmail,
+        client_id: '100000000000000000001',
+        auth_uri: `${this.url}/o/oauth2/auth`,
+        token_uri: `${this.url}/token`,
+      })
+    )
+    return this
+  }
+
+  async stop() {
+    for (const socket of this.sockets) socket.destroy()
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve()
+    )
+    await rm(this.directory, { recursive: true, force: true })
+  }
+
+  /** The app's environment for DRIVE_DISK=gcs against this server. */
+  appEnv(extra: Record<string, string> = {}) {
+    return {
+      DRIVE_DISK: 'gcs',
+      GCS_API_ENDPOINT: this.url,
+      GCS_BUCKET: this.bucket,
+      GCS_KEY: this.keyFile,
+      ...extra,
+    }
+  }
+
+  /** The next `count` uploads are answered 503 (after the body was read). */
+  failNextUploads(count: number) {
+    this.uploadFailures = count
+  }
+
+  corruptNextUpload(corruption: Corruption) {
+    this.corruption = corruption
+  }
+
+  reset() {
+    this.requests.length = 0
+    this.tokenRequests.length = 0
+    this.signedRefusals.length = 0
+    this.uploadFailures = 0
+    this.corruption = null
+  }
+
+  keys(prefix = '') {
+    return [...this.objects.keys()].filter((name) => name.startsWith(prefix)).sort()
+  }
+
+  bytes(name: string) {
+    const object = this.objects.get(name)
+    if (!object) throw new Error(`no object ${name}`)
+    return object.bytes
+  }
+
+  put(name: string, bytes: Buffer, contentType = 'application/octet-stream') {
+    this.objects.set(name, this.newObject(bytes, contentType))
+  }
+
+  private newObject(bytes: Buffer, contentType: string): StoredObject {
+    this.generationClock += 1n
+    return { bytes, contentType, generation: String(this.generationClock), created: new Date() }
+  }
+
+  private resource(name: string, object: StoredObject) {
+    const reported = object.reported ?? {
+      size: object.bytes.length,
+      md5: md5(object.bytes),
+      crc32c: crc32c(object.bytes),
+    }
+    const encoded = encodeURIComponent(name)
+    const self = `${this.url}/storage/v1/b/${this.bucket}/o/${encoded}`
+    const time = object.created.toISOString()
+    return {
+      kind: 'storage#object',
+      id: `${this.bucket}/${name}/${object.generation}`,
+      selfLink: self,
+      mediaLink: `${this.url}/download/storage/v1/b/${this.bucket}/o/${encoded}?generation=${object.generation}&alt=media`,
+      name,
+      bucket: this.bucket,
+      generation: object.generation,
+      metageneration: '1',
+      contentType: object.contentType,
+      storageClass: 'STANDARD',
+      size: String(reported.size),
+      md5Hash: reported.md5,
+      crc32c: reported.crc32c,
+      etag: Buffer.from(`${object.generation}01`, 'utf8').toString('base64'),
+      timeCreated: time,
+      updated: time,
+      timeStorageClassUpdated: time,
+    }
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse) {
+    const url = new URL(request.url ?? '/', this.url)
+    const query = Object.fromEntries(url.searchParams)
+    const entry: GcsRequest = {
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      query,
+      range: request.headers.range ?? null,
+      status: 0,
+      bytesSent: 0,
+    }
+    this.requests.push(entry)
+    response.once('finish', () => (entry.status = response.statusCode))
+    const path = url.pathname
+
+    if (path === '/token') {
+      this.tokenRequests.push(request.method ?? '')
+      await this.readBody(request)
+      return this.json(response, 400, { error: 'invalid_grant', error_description: 'fake' })
+    }
+    const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)
+    if (upload && request.method === 'POST') return this.upload(request, response, upload[1], query)
+
+    const object = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(path)
+    if (object) {
+      if (object[1] !== this.bucket) return this.noBucket(response, object[1])
+      const name = decodeURIComponent(object[2])
+      if (request.method === 'GET' && query.alt === 'media')
+        return this.media(request, response, entry, name)
+      if (request.method === 'GET') return this.metadata(response, name)
+      if (request.method === 'DELETE') return this.remove(response, name)
+    }
+    const list = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)
+    if (list && request.method === 'GET') {
+      if (list[1] !== this.bucket) return this.noBucket(response, list[1])
+      return this.list(response, query)
+    }
+    if (url.searchParams.has('X-Goog-Signature') && ['GET', 'HEAD'].includes(request.method!)) {
+      return this.signedRead(request, response, entry, url)
+    }
+    return this.json(response, 404, jsonError(404, 'notFound', 'Not Found'))
+  }
+
+  private noBucket(response: ServerResponse, bucket: string) {
+    return this.json(
+      response,
+      404,
+      jsonError(404, 'notFound', `The specified bucket does not exist: ${bucket}`)
+    )
+  }
+
+  private noObject(response: ServerResponse, name: string) {
+    return this.json(
+      response,
+      404,
+      jsonError(404, 'notFound', `No such object: ${this.bucket}/${name}`)
+    )
+  }
+
+  private async upload(
+    request: IncomingMessage,
+    response: ServerResponse,
+    bucket: string,
+    query: Record<string, string>
+  ) {
+    const body = await this.readBody(request)
+    if (body === null) {
+      return this.json(response, 413, jsonError(413, 'uploadTooLarge', 'Upload too large'))
+    }
+    if (bucket !== this.bucket) return this.noBucket(response, bucket)
+    if (this.uploadFailures > 0) {
+      this.uploadFailures--
+      return this.json(
+        response,
+        503,
+        jsonError(503, 'backendError', 'We encountered an internal error. Please try again.')
+      )
+    }
+    let name = query.name
+    let media: Buffer
+    let contentType = 'application/octet-stream'
+    if (query.uploadType === 'multipart') {
+      const parts = this.multipart(request.headers['content-type'] ?? '', body)
+      if (!parts || parts.length !== 2) {
+        return this.json(
+          response,
+          400,
+          jsonError(
+            400,
+            'invalid',
+            'Metadata part is too large or the body is not multipart/related.'
+          )
+        )
+      }
+      let metadata: Record<string, unknown>
+      try {
+        metadata = JSON.parse(parts[0].body.toString('utf8') || '{}')
+      } catch {
+        return this.json(response, 400, jsonError(400, 'parseError', 'Parse Error'))
+      }
+      if (typeof metadata.name === 'string') name = metadata.name
+      if (typeof metadata.contentType === 'string') contentType = metadata.contentType
+      else if (parts[1].contentType) contentType = parts[1].contentType
+      media = parts[1].body
+    } else if (query.uploadType === 'media') {
+      media = body
+      contentType = request.headers['content-type'] ?? contentType
+    } else {
+      return this.json(
+        response,
+        400,
+        jsonError(400, 'invalid', `Invalid upload type: ${query.uploadType ?? '(none)'}`)
+      )
+    }
+    if (!name) return this.json(response, 400, jsonError(400, 'required', 'Required'))
+    if (query.ifGenerationMatch === '0' && this.objects.has(name)) {
+      return this.json(
+        response,
+        412,
+        jsonError(
+          412,
+          'conditionNotMet',
+          'At least one of the pre-conditions you specified did not hold.'
+        )
+      )
+    }
+    const corruption = this.corruption
+    this.corruption = null
+    const kept = corruption ? this.corrupt(media, corruption.change) : media
+    const stored = this.newObject(kept, contentType)
+    this.objects.set(name, stored)
+    if (corruption?.answer === 'sent') {
+      /* The answer describes what was sent; later reads report what is kept. */
+      const answer = this.resource(name, { ...stored, bytes: media })
+      return this.json(response, 200, answer)
+    }
+    return this.json(response, 200, this.resource(name, stored))
+  }
+
+  private corrupt(bytes: Buffer, change: Corruption['change']) {
+    if (change === 'truncate') return Buffer.from(bytes.subarray(0, Math.floor(bytes.length / 2)))
+    const copy = Buffer.from(bytes)
+    const at = Math.floor(copy.length / 2)
+    copy[at] = copy[at] ^ 0xff
+    return copy
+  }
+
+  /** Splits a multipart/related body into its parts (null = not multipart/related). */
+  private multipart(contentType: string, body: Buffer) {
+    const match = /^multipart\/related;.*boundary=("?)([^";]+)\1/i.exec(contentType)
+    if (!match) return null
+    const delimiter = Buffer.from(`--${match[2]}`)
+    const parts: { contentType: string | null; body: Buffer }[] = []
+    let at = body.indexOf(delimiter)
+    if (at < 0) return null
+    while (true) {
+      at += delimiter.length
+      if (body.subarray(at, at + 2).toString() === '--') break
+      const headerEnd = body.indexOf('\r\n\r\n', at)
+      const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), headerEnd)
+      if (headerEnd < 0 || next < 0) return null
+      const headers = body.subarray(at, headerEnd).toString('latin1')
+      parts.push({
+        contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim() ?? null,
+        body: body.subarray(headerEnd + 4, next),
+      })
+      at = next + 2
+    }
+    return parts
+  }
+
+  private metadata(response: ServerResponse, name: string) {
+    const object = this.objects.get(name)
+    if (!object) return this.noObject(response, name)
+    return this.json(response, 200, this.resource(name, object))
+  }
+
+  private media(
+    request: IncomingMessage,
+    response: ServerResponse,
+    entry: GcsRequest,
+    name: string
+  ) {
+    const object = this.objects.get(name)
+    if (!object) return this.noObject(response, name)
+    const resource = this.resource(name, object)
+    response.setHeader('x-goog-generation', object.generation)
+    response.setHeader('x-goog-metageneration', '1')
+    response.setHeader('x-goog-stored-content-encoding', 'identity')
+    response.setHeader('x-goog-stored-content-length', resource.size)
+    response.setHeader('x-goog-hash', `crc32c=${resource.crc32c},md5=${resource.md5Hash}`)
+    response.setHeader('etag', resource.etag)
+    return this.sendBytes(request, response, entry, object, () =>
+      this.json(
+        response,
+        416,
+        jsonError(416, 'requestedRangeNotSatisfiable', 'Request range not satisfiable')
+      )
+    )
+  }
+
+  /** Sends the object or the one range asked for (`bytes=a-b`, `a-`, `-n`). */
+  private sendBytes(
+    request: IncomingMessage,
+    response: ServerResponse,
+    entry: GcsRequest,
+    object: StoredObject,
+    unsatisfiable: () => void
+  ) {
+    const size = object.bytes.length
+    response.setHeader('accept-ranges', 'bytes')
+    response.setHeader('content-type', object.contentType)
+    const header = request.headers.range
+    let start = 0
+    let end = size - 1
+    let partial = false
+    if (header) {
+      const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
+      if (match && (match[1] || match[2])) {
+        if (!match[1]) {
+          start = Math.max(0, size - Number(match[2]))
+        } else {
+          start = Number(match[1])
+          if (match[2]) end = Math.min(Number(match[2]), size - 1)
+        }
+        if (start >= size || end < start) {
+          response.setHeader('content-range', `bytes */${size}`)
+          return unsatisfiable()
+        }
+        partial = true
+      }
+    }
+    const slice = object.bytes.subarray(start, end + 1)
+    response.statusCode = partial ? 206 : 200
+    if (partial) response.setHeader('content-range', `bytes ${start}-${end}/${size}`)
+    response.setHeader('content-length', String(slice.length))
+    if (request.method === 'HEAD') return response.end()
+    entry.bytesSent = slice.length
+    response.end(slice)
+  }
+
+  private remove(response: ServerResponse, name: string) {
+    if (!this.objects.delete(name)) return this.noObject(response, name)
+    response.statusCode = 204
+    response.end()
+  }
+
+  private list(response: ServerResponse, query: Record<string, string>) {
+    const prefix = query.prefix ?? ''
+    const delimiter = query.delimiter || ''
+    const max = Math.min(Number(query.maxResults) || 1000, 1000)
+    const names = this.keys(prefix).filter((name) => !query.pageToken || name > query.pageToken)
+    const items: ReturnType<FakeGcsServer['resource']>[] = []
+    const prefixes = new Set<string>()
+    let nextPageToken: string | undefined
+    for (const name of names) {
+      if (items.length + prefixes.size >= max) {
+        nextPageToken = items.at(-1)?.name
+        break
+      }
+      const rest = name.slice(prefix.length)
+      const cut = delimiter ? rest.indexOf(delimiter) : -1
+      if (cut >= 0) prefixes.add(prefix + rest.slice(0, cut + delimiter.length))
+      else items.push(this.resource(name, this.objects.get(name)!))
+    }
+    return this.json(response, 200, {
+      kind: 'storage#objects',
+      ...(items.length ? { items } : {}),
+      ...(prefixes.size ? { prefixes: [...prefixes] } : {}),
+      ...(nextPageToken ? { nextPageToken } : {}),
+    })
+  }
+
+  /** A read through a V4 signed URL (XML API: `/bucket/object`). */
+  private signedRead(
+    request: IncomingMessage,
+    response: ServerResponse,
+    entry: GcsRequest,
+    url: URL
+  ) {
+    const refuse = (status: number, code: string, message: string) => {
+      this.signedRefusals.push(code)
+      response.statusCode = status
+      response.setHeader('content-type', 'application/xml; charset=UTF-8')
+      response.end(
+        `<?xml version='1.0' encoding='UTF-8'?><Error><Code>${code}</Code><Message>${message}</Message></Error>`
+      )
+    }
+    const params = url.searchParams
+    const required = [
+      'X-Goog-Algorithm',
+      'X-Goog-Credential',
+      'X-Goog-Date',
+      'X-Goog-Expires',
+      'X-Goog-SignedHeaders',
+      'X-Goog-Signature',
+    ]
+    const missing = required.find((name) => !params.get(name))
+    if (missing) return refuse(400, 'InvalidArgument', `Missing ${missing}.`)
+    if (params.get('X-Goog-Algorithm') !== 'GOOG4-RSA-SHA256') {
+      return refuse(400, 'InvalidArgument', 'Unsupported X-Goog-Algorithm.')
+    }
+    const date = params.get('X-Goog-Date')!
+    const dateMatch = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date)
+    const expires = Number(params.get('X-Goog-Expires'))
+    if (!dateMatch || !Number.isInteger(expires) || expires < 1 || expires > SEVEN_DAYS) {
+      return refuse(400, 'InvalidArgument', 'Invalid X-Goog-Date or X-Goog-Expires.')
+    }
+    const [, y, mo, d, h, mi, s] = dateMatch
+    const signedAt = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s)
+    if (Date.now() > signedAt + expires * 1000) {
+      return refuse(400, 'ExpiredToken', 'The provided token has expired.')
+    }
+    const [email, ...scope] = params.get('X-Goog-Credential')!.split('/')
+    const credentialScope = scope.join('/')
+    if (
+      email !== this.clientEmail ||
+      credentialScope !== `${y}${mo}${d}/auto/storage/goog4_request`
+    ) {
+      return refuse(400, 'InvalidArgument', 'Invalid X-Goog-Credential.')
+    }
+    const signedHeaders = params.get('X-Goog-SignedHeaders')!.split(';')
+    if (!signedHeaders.includes('host')) {
+      return refuse(400, 'InvalidArgument', 'The host header must be signed.')
+    }
+    /* The client signs the host name alone (no port: GCS is on the default port). */
+    const headerValue = (name: string) =>
+      name === 'host'
+        ? (request.headers.host ?? '').replace(/:\d+$/, '')
+        : String(request.headers[name] ?? '')
+            .trim()
+            .replace(/\s{2,}/g, ' ')
+    const canonicalQuery = [...params]
+      .filter(([name]) => name !== 'X-Goog-Signature')
+      .map(([name, value]) => [rfc3986(name), rfc3986(value)])
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .map(([name, value]) => `${name}=${value}`)
+      .join('&')
+    const canonicalRequest = [
+      request.method === 'HEAD' ? 'HEAD' : 'GET',
+      url.pathname,
+      canonicalQuery,
+      signedHeaders.map((name) => `${name}:${headerValue(name)}\n`).join(''),
+      signedHeaders.join(';'),
+      'UNSIGNED-PAYLOAD',
+    ].join('\n')
+    const stringToSign = [
+      'GOOG4-RSA-SHA256',
+      date,
+      credentialScope,
+      createHash('sha256').update(canonicalRequest).digest('hex'),
+    ].join('\n')
+    const signature = Buffer.from(params.get('X-Goog-Signature')!, 'hex')
+    const valid = createVerify('RSA-SHA256').update(stringToSign).verify(this.publicKey, signature)
+    if (!valid) {
+      return refuse(
+        403,
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided.'
+      )
+    }
+    const [, bucket, ...rest] = url.pathname.split('/')
+    if (bucket !== this.bucket)
+      return refuse(404, 'NoSuchBucket', 'The specified bucket does not exist.')
+    const name = decodeURIComponent(rest.join('/'))
+    const object = this.objects.get(name)
+    if (!object) return refuse(404, 'NoSuchKey', 'The specified key does not exist.')
+    return this.sendBytes(request, response, entry, object, () =>
+      refuse(416, 'InvalidRange', 'The requested range cannot be satisfied.')
+    )
+  }
+
+  /** The whole body, or null past MAX_BODY. */
+  private readBody(request: IncomingMessage) {
+    return new Promise<Buffer | null>((resolve, reject) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      request.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size <= MAX_BODY) chunks.push(chunk)
+      })
+      request.once('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)))
+      request.once('error', reject)
+    })
+  }
+
+  private json(response: ServerResponse, status: number, body: unknown) {
+    response.statusCode = status
+    response.setHeader('content-type', 'application/json; charset=UTF-8')
+    response.end(JSON.stringify(body))
+  }
+}

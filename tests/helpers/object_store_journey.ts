@@ -1,0 +1,158 @@
+import type { Assert } from '@japa/assert'
+import { readFile } from 'node:fs/promises'
+import { databasePath } from '#config/database'
+import TaskInput from '#models/task_input'
+import Run from '#models/run'
+import taskService from '#services/tasks/task_service'
+import { createUser } from '#tests/helpers/users'
+import { media } from '#tests/helpers/media'
+import {
+  freePort,
+  spawnAce,
+  startServer,
+  WebClient,
+  type AppProcess,
+} from '#tests/helpers/app_process'
+import { waitForRun } from '#tests/functional/tasks/helpers'
+
+/*
+ * The object-store journey shared by the DRIVE_DISK=s3 and =gcs suites: the
+ * app runs as its own process (and the worker as another) against a local
+ * fake of the store, and every byte is checked in the store itself.
+ */
+
+export const PASSWORD = 'correct horse battery'
+
+/** What a journey needs from a local store: the app's env and a direct look inside. */
+export type ObjectStoreFake = {
+  appEnv(extra?: Record<string, string>): Record<string, string>
+  bytes(key: string): Buffer | Promise<Buffer>
+  keys(prefix?: string): string[] | Promise<string[]>
+}
+
+export async function logIn(server: AppProcess, email: string) {
+  const web = new WebClient(server)
+  const login = await web.submit('/login', '/login', { email, password: PASSWORD })
+  if (login.headers.get('location') !== '/tasks') throw new Error('login failed')
+  return web
+}
+
+/** The page's uploader: a raw PUT of the file. */
+export function putFile(web: WebClient, csrf: string, path: string, body: Buffer, name: string) {
+  return web.request(path, {
+    method: 'PUT',
+    headers: {
+      'accept': 'application/json',
+      'content-type': 'application/octet-stream',
+      'x-file-name': encodeURIComponent(name),
+      'x-csrf-token': csrf,
+    },
+    body,
+  })
+}
+
+/** The form without JavaScript: multipart. */
+export function postFile(web: WebClient, csrf: string, path: string, body: Buffer, name: string) {
+  const form = new FormData()
+  form.append('file', new Blob([body]), name)
+  return web.request(path, {
+    method: 'POST',
+    headers: { 'accept': 'application/json', 'x-csrf-token': csrf },
+    body: form,
+  })
+}
+
+/** Starts the app against `store` (worker not included). */
+export async function startAppOn(store: ObjectStoreFake, extra: Record<string, string> = {}) {
+  return startServer({
+    port: await freePort(),
+    databasePath,
+    env: store.appEnv({ LOG_LEVEL: 'warn', ...extra }),
+  })
+}
+
+/**
+ * Upload (raw PUT + multipart) → preview with Range → launch (local
+ * ffmpeg, the worker reading inputs from the store and putting the result
+ * there) → download whole and with Range → delete the task, which leaves
+ * no object under it. Returns what a suite may check further.
+ */
+export async function objectStoreJourney(assert: Assert, store: ObjectStoreFake) {
+  const user = await createUser({ password: PASSWORD, balance: 5000 })
+  const task = await taskService.create(user.id, { name: 'Stored clip', model: 'lipsync' })
+  const video = await readFile(await media('video.mp4'))
+  const audio = await readFile(await media('audio.mp3'))
+  const server = await startAppOn(store)
+  const worker = spawnAce(['worker'], {
+    port: 3399,
+    databasePath,
+    env: store.appEnv({ WORKER_POLL_MS: '50', LOG_LEVEL: 'warn' }),
+  })
+  try {
+    const web = await logIn(server, user.email)
+    const csrf = await web.csrfToken(`/tasks/${task.id}`)
+
+    const put = await putFile(web, csrf, `/tasks/${task.id}/inputs/video`, video, 'clip.mp4')
+    assert.equal(put.status, 201, await put.clone().text())
+    const post = await postFile(web, csrf, `/tasks/${task.id}/inputs/audio`, audio, 'voice.mp3')
+    assert.equal(post.status, 201, await post.clone().text())
+
+    const inputs = await TaskInput.query().where('taskId', task.id).orderBy('kind', 'desc')
+    assert.deepEqual(
+      inputs.map((input) => [input.kind, input.size]),
+      [
+        ['video', video.length],
+        ['audio', audio.length],
+      ]
+    )
+    /* In the store exactly as sent, and nothing left in the scratch area. */
+    assert.isTrue((await store.bytes(inputs[0].storageKey)).equals(video))
+    assert.isTrue((await store.bytes(inputs[1].storageKey)).equals(audio))
+    assert.deepEqual(await store.keys('.work/'), [])
+
+    /* The preview player's ranged read. */
+    const preview = await web.request(`/tasks/${task.id}/inputs/video`, {
+      headers: { range: 'bytes=100-1123' },
+    })
+    assert.equal(preview.status, 206)
+    assert.equal(preview.headers.get('content-range'), `bytes 100-1123/${video.length}`)
+    assert.isTrue(Buffer.from(await preview.arrayBuffer()).equals(video.subarray(100, 1124)))
+
+    const launch = await web.submit(`/tasks/${task.id}`, `/tasks/${task.id}/runs`, {})
+    assert.equal(launch.status, 302)
+    const launched = await Run.query().where('taskId', task.id).firstOrFail()
+    const run = await waitForRun(
+      launched.id,
+      (r) => r.status === 'succeeded' || r.status === 'failed',
+      60_000
+    )
+    assert.equal(run.status, 'succeeded', `${run.errorMessage}\n${worker.lines.join('\n')}`)
+    const output = await store.bytes(run.outputKey!)
+    assert.equal(output.length, run.outputSize)
+    assert.equal(output.subarray(4, 8).toString('latin1'), 'ftyp')
+
+    const download = `/tasks/${task.id}/runs/${run.id}/download`
+    const whole = await web.request(download)
+    assert.equal(whole.status, 200)
+    assert.isTrue(Buffer.from(await whole.arrayBuffer()).equals(output))
+    const tail = await web.request(download, { headers: { range: 'bytes=-500' } })
+    assert.equal(tail.status, 206)
+    assert.equal(
+      tail.headers.get('content-range'),
+      `bytes ${output.length - 500}-${output.length - 1}/${output.length}`
+    )
+    assert.isTrue(Buffer.from(await tail.arrayBuffer()).equals(output.subarray(-500)))
+    const beyond = await web.request(download, { headers: { range: `bytes=${output.length}-` } })
+    assert.equal(beyond.status, 416)
+
+    const stored = await store.keys(`tasks/${task.id}/`)
+    assert.isNotEmpty(stored)
+    const removed = await web.submit(`/tasks/${task.id}`, `/tasks/${task.id}/delete`, {})
+    assert.equal(removed.status, 302)
+    assert.deepEqual(await store.keys(`tasks/${task.id}/`), [])
+    return { task, video, inputs, run, output, stored, workerLines: worker.lines }
+  } finally {
+    await worker.stop()
+    await server.stop()
+  }
+}
