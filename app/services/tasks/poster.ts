@@ -3,8 +3,16 @@ import { stat } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import generationConfig from '#config/generation'
 import mediaStorage from '#integrations/storage/media_storage'
+import { limitConcurrency } from '#helpers/concurrency'
 
 const run = promisify(execFile)
+
+/*
+ * Many runs can finish at once (a hosted provider answering a batch): their
+ * poster frames are taken as many at a time as local renders may run, each
+ * ffmpeg keeping a core busy, the rest waiting their turn.
+ */
+const posterSlots = limitConcurrency(generationConfig.localMaxRenders)
 
 /* Small enough for a list thumbnail, sharp enough as the player's poster. */
 const POSTER_WIDTH = 640
@@ -16,7 +24,11 @@ const FFMPEG_TIMEOUT_MS = 30_000
  * the local file, or a short-lived presigned URL on object storage. False
  * when the storage offers neither.
  */
-export async function extractPosterFrame(videoKey: string, posterKey: string) {
+export function extractPosterFrame(videoKey: string, posterKey: string) {
+  return posterSlots(() => extractNow(videoKey, posterKey))
+}
+
+async function extractNow(videoKey: string, posterKey: string) {
   const source =
     mediaStorage.localPath(videoKey) ?? (await mediaStorage.presignedUrl(videoKey, 300))
   if (!source) return false
