@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import { cutOffBody } from '#helpers/cut_off_body'
 import type { InputKind } from '#config/models'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
@@ -17,29 +18,11 @@ import { inputView } from '#presenters/tasks'
 
 /* Multipart framing and form fields around the file never come near this. */
 const MULTIPART_OVERHEAD = 64 * 1024
-/* After answering early, the client may keep sending this long before the connection is closed. */
-const LINGER_MS = 2000
 /* Body types the raw upload takes (the real type is judged from the bytes anyway). */
 const RAW_TYPES = ['application/octet-stream', 'video/*', 'audio/*']
 
 function wantsJson({ request }: HttpContext) {
   return request.ajax() || request.accepts(['html', 'json']) === 'json'
-}
-
-/**
- * Answered before the body was read to the end (rejected or too large):
- * the rest is discarded, and if the client keeps sending, the connection
- * is closed shortly after, so an oversize body is cut off early.
- */
-function cutOffBody({ request, response }: HttpContext) {
-  const req = request.request
-  if (req.complete) return
-  response.response.once('finish', () => {
-    if (req.complete) return
-    const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS)
-    timer.unref()
-    req.once('end', () => clearTimeout(timer))
-  })
 }
 
 /** The original file name sent with a raw upload: URL-encoded, as header values are ASCII. */

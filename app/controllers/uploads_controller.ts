@@ -1,9 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import { cutOffBody } from '#helpers/cut_off_body'
 import { NodeRequest } from 'srvx/node'
 import { resumableUploads } from '#services/uploads/resumable_uploads'
-
-/* After answering before the body is in, the client may keep sending this long. */
-const LINGER_MS = 2000
 
 /**
  * Resumable uploads (tus 1.0.0) at /uploads. The session authenticates,
@@ -37,21 +35,4 @@ export default class UploadsController {
     if (body) response.type(body.startsWith('{') ? 'application/json' : 'text/plain')
     return response.send(body)
   }
-}
-
-/**
- * Answered before the request body was read to the end (refused or
- * aborted): if the client keeps sending, the connection is closed shortly
- * after the answer, so an oversize or unwanted body is cut off.
- */
-function cutOffBody({ request, response }: HttpContext) {
-  const req = request.request
-  if (req.complete) return
-  response.response.once('finish', () => {
-    if (req.complete) return
-    const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS)
-    timer.unref()
-    req.once('end', () => clearTimeout(timer))
-    req.resume()
-  })
 }
