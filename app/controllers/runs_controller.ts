@@ -23,30 +23,14 @@ export default class RunsController {
     return response.redirect(`/tasks/${task.id}`)
   }
 
-  /** The run's result, for its owner only. */
+  /** The run's result as a file to save, for its owner only. */
   async download(ctx: HttpContext) {
-    const { auth, params } = ctx
-    const user = auth.getUserOrFail()
-    const task = await taskService.findOwned(user, params.id)
-    const run = await taskService.findOwnedRun(user, task, params.runId)
-    if (!run.hasOutput) throw new Exception('This run has no result.', { status: 404 })
-    return sendStoredFile(ctx, {
-      key: run.outputKey!,
-      contentType: 'video/mp4',
-      fileName: resultFileName(task.name, run.number),
-      disposition: 'attachment',
-    })
+    return sendResult(ctx, 'attachment')
   }
 
   /** The result played on the task page: inline, with Range (seeking), owner only. */
   async video(ctx: HttpContext) {
-    const { task, run } = await ownedResult(ctx)
-    return sendStoredFile(ctx, {
-      key: run.outputKey!,
-      contentType: 'video/mp4',
-      fileName: resultFileName(task.name, run.number),
-      disposition: 'inline',
-    })
+    return sendResult(ctx, 'inline')
   }
 
   /** The result's still frame (player poster, task list), owner only. */
@@ -60,6 +44,16 @@ export default class RunsController {
       disposition: 'inline',
     })
   }
+}
+
+async function sendResult(ctx: HttpContext, disposition: 'attachment' | 'inline') {
+  const { task, run } = await ownedResult(ctx)
+  return sendStoredFile(ctx, {
+    key: run.outputKey!,
+    contentType: 'video/mp4',
+    fileName: resultFileName(task.name, run.number),
+    disposition,
+  })
 }
 
 /* The signed-in user's task and its succeeded run, else 404. */
