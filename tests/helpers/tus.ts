@@ -96,6 +96,7 @@ export function tusPatch(session: TusSession, path: string, offset: number, body
 /**
  * A PATCH whose connection is reset after `sendBytes` of a declared
  * `body.length`: the server keeps what arrived, the next HEAD tells.
+ * `path` on the test server, or a full URL.
  */
 export function tusPatchCut(
   session: TusSession,
@@ -105,7 +106,7 @@ export function tusPatchCut(
   sendBytes: number
 ) {
   return new Promise<void>((resolve) => {
-    const req = httpRequest(`${base()}${path}`, {
+    const req = httpRequest(path.startsWith('http') ? path : `${base()}${path}`, {
       method: 'PATCH',
       headers: {
         ...TUS,

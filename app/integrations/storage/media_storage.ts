@@ -7,7 +7,12 @@ import app from '@adonisjs/core/services/app'
 import drive from '@adonisjs/drive/services/main'
 import { FSDriver } from 'flydrive/drivers/fs'
 import { S3Driver } from 'flydrive/drivers/s3'
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { s3Bucket, s3Client } from '#config/s3'
 import { gcsBucket } from '#config/gcs'
@@ -142,6 +147,50 @@ export class MediaStorage {
       await this.delete(key)
       throw new StoredFileMismatch(key, problem)
     }
+  }
+
+  /**
+   * Copies `from` to `to` within the bucket (S3 CopyObject: no byte passes
+   * through this process), then checks the copy: its size must be `size`,
+   * and its ETag the source's when the store kept the same kind of ETag (a
+   * copy of a multipart object may get a plain MD5 one). A mismatch deletes
+   * the copy and throws StoredFileMismatch.
+   */
+  async copy(from: string, to: string, size: number) {
+    if (!this.isS3) {
+      await this.disk.copy(from, to)
+      return
+    }
+    const client = s3Client()
+    const source = await client.send(new HeadObjectCommand({ Bucket: s3Bucket, Key: from }))
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: s3Bucket,
+        Key: to,
+        CopySource: `${s3Bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+      })
+    )
+    const copy = await client.send(new HeadObjectCommand({ Bucket: s3Bucket, Key: to }))
+    const multipart = (etag?: string) => Boolean(etag?.includes('-'))
+    let problem: string | null = null
+    if (source.ContentLength !== size || copy.ContentLength !== size) {
+      problem = `expected ${size} bytes, source has ${source.ContentLength}, copy has ${copy.ContentLength}`
+    } else if (multipart(source.ETag) === multipart(copy.ETag) && source.ETag !== copy.ETag) {
+      problem = `source ETag ${source.ETag}, copy ETag ${copy.ETag}`
+    }
+    if (problem) {
+      await this.delete(to)
+      throw new StoredFileMismatch(to, problem)
+    }
+  }
+
+  /** Up to `length` bytes of `key` from `position` (one ranged GET on S3). */
+  async readRange(key: string, position: number, length: number) {
+    if (length <= 0) return Buffer.alloc(0)
+    const stream = await this.open(key, { start: position, end: position + length - 1 })
+    const chunks: Buffer[] = []
+    for await (const chunk of stream) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).subarray(0, length)
   }
 
   /** A time-limited URL of `key` on a cloud disk (for ffprobe or a provider), null on fs. */

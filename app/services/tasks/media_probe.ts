@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { open } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { fileTypeFromBuffer } from 'file-type'
 import generationConfig from '#config/generation'
@@ -30,6 +30,36 @@ const ISO_BMFF = new Set(['mp4', 'mov', 'm4v', 'm4a', '3gp'])
 export const SNIFF_BYTES = 4100
 
 export type Sniffed = { ext: string; mime: string }
+
+/**
+ * A complete file to probe: `input` is what ffprobe opens (a local path or
+ * an http(s) URL: a presigned URL of an object in the bucket), `read` gets
+ * bytes at a position (a file read, or a bounded ranged GET), `size` its length.
+ */
+export type MediaSource = {
+  input: string
+  size: number
+  read(position: number, length: number): Promise<Buffer>
+}
+
+/** A file on the local disk. */
+export async function localSource(path: string): Promise<MediaSource> {
+  const { size } = await stat(path)
+  return {
+    input: path,
+    size,
+    async read(position, length) {
+      const handle = await open(path, 'r')
+      try {
+        const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - position)))
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+        return buffer.subarray(0, bytesRead)
+      } finally {
+        await handle.close()
+      }
+    },
+  }
+}
 
 export type ProbeResult = {
   duration: number
@@ -103,7 +133,7 @@ const CUT_SHORT = /partial file|ended prematurely|truncat|moov atom not found|in
  */
 export async function probeMedia(
   kind: InputKind,
-  path: string,
+  source: MediaSource,
   sniffed: Sniffed
 ): Promise<ProbeResult> {
   let info: FfprobeOutput
@@ -116,7 +146,7 @@ export async function probeMedia(
       'format=duration:stream=codec_type,width,height:stream_disposition=attached_pic:packet=pts_time,duration_time',
       '-print_format',
       'json',
-      path,
+      source.input,
     ])
     stderr = result.stderr
     info = JSON.parse(result.stdout)
@@ -152,7 +182,7 @@ export async function probeMedia(
   }
 
   if (CUT_SHORT.test(stderr)) throw new UploadRejectedException(DAMAGED)
-  if (ISO_BMFF.has(sniffed.ext) && (await isoBoxesTruncated(path)))
+  if (ISO_BMFF.has(sniffed.ext) && (await isoBoxesTruncated(source)))
     throw new UploadRejectedException(DAMAGED)
   const packets = info.packets ?? []
   if (packets.length) {
@@ -171,25 +201,29 @@ export async function probeMedia(
   }
 }
 
-/** MP4/MOV: a top-level box that claims more bytes than the file has means it was cut off. */
-async function isoBoxesTruncated(path: string) {
-  const handle = await open(path, 'r')
-  try {
-    const { size } = await handle.stat()
-    const header = Buffer.alloc(16)
-    let offset = 0
-    while (offset + 8 <= size) {
-      await handle.read(header, 0, 16, offset)
-      let boxSize = header.readUInt32BE(0)
-      if (boxSize === 1) boxSize = Number(header.readBigUInt64BE(8))
-      else if (boxSize === 0) return false /* "to the end of the file" */
-      if (boxSize < 8) return true
-      offset += boxSize
-    }
-    return offset > size
-  } finally {
-    await handle.close()
+/* Top-level boxes looked at, at most (a real file has a handful; each is one small read). */
+const MAX_TOP_LEVEL_BOXES = 1000
+
+/**
+ * MP4/MOV: a top-level box that claims more bytes than the file has means
+ * it was cut off. Reads 16 bytes per box (a ranged GET each on the bucket).
+ */
+async function isoBoxesTruncated(source: MediaSource) {
+  const { size } = source
+  let offset = 0
+  for (let boxes = 0; offset + 8 <= size; boxes++) {
+    if (boxes >= MAX_TOP_LEVEL_BOXES) return true
+    const header = await source.read(offset, 16)
+    if (header.length < 8) return true
+    let boxSize = header.readUInt32BE(0)
+    if (boxSize === 1) {
+      if (header.length < 16) return true
+      boxSize = Number(header.readBigUInt64BE(8))
+    } else if (boxSize === 0) return false /* "to the end of the file" */
+    if (boxSize < 8) return true
+    offset += boxSize
   }
+  return offset > size
 }
 
 /**

@@ -17,7 +17,14 @@ import { uuidv7 } from '#helpers/ids'
 import { formatBytes } from '#helpers/formatting'
 import mediaStorage from '#integrations/storage/media_storage'
 import { collectYoungGeneration } from '#services/tasks/young_gc'
-import { probeMedia, sniffType, SNIFF_BYTES, type Sniffed } from '#services/tasks/media_probe'
+import {
+  localSource,
+  probeMedia,
+  sniffType,
+  SNIFF_BYTES,
+  type MediaSource,
+  type Sniffed,
+} from '#services/tasks/media_probe'
 import {
   RunActiveException,
   StorageUnavailableException,
@@ -28,6 +35,19 @@ import {
 import { StoredFileMismatch, StoreUnavailable } from '#integrations/storage/stored_file_check'
 
 export type StagedUpload = { path: string; size: number; sniffed: Sniffed; clientName: string }
+
+/** A complete upload that is an object in the bucket already (a finished tus upload on S3). */
+export type StoredUpload = { key: string; size: number; sniffed: Sniffed; clientName: string }
+
+/* How long ffprobe may read an object through its presigned URL (its own timeout is 60 s). */
+const PROBE_URL_TTL_SECONDS = 5 * 60
+
+/** Where the checked file comes from, and how it becomes the object at `key`. */
+type Acceptance = {
+  source(): Promise<MediaSource>
+  store(key: string): Promise<void>
+  discard(): Promise<void>
+}
 
 /** The store kept other bytes than were sent: logged for operators, retryable for the user. */
 function storageMismatch(error: StoredFileMismatch) {
@@ -213,6 +233,19 @@ export class UploadService {
   }
 
   /**
+   * The checks a complete file passes before it is probed, whichever way it
+   * came (a local file, an object in the bucket): not empty, within the
+   * kind's limit, and its first bytes (`head`, up to SNIFF_BYTES) of a type
+   * the slot takes.
+   */
+  async judgeComplete(kind: InputKind, size: number, head: Buffer) {
+    if (size === 0)
+      throw new UploadRejectedException('The file is empty. Please choose another file.')
+    if (size > maxBytesFor(kind)) throw new UploadRejectedException(tooLargeMessage(kind), 413)
+    return sniffType(kind, head)
+  }
+
+  /**
    * A file that is already complete on the local disk (a finished resumable
    * upload): its first bytes are judged like a streamed upload's.
    */
@@ -220,15 +253,23 @@ export class UploadService {
     const handle = await open(path, 'r')
     try {
       const { size } = await handle.stat()
-      if (size === 0)
-        throw new UploadRejectedException('The file is empty. Please choose another file.')
-      if (size > maxBytesFor(kind)) throw new UploadRejectedException(tooLargeMessage(kind), 413)
       const head = Buffer.alloc(Math.min(size, SNIFF_BYTES))
       await handle.read(head, 0, head.length, 0)
-      return { path, size, sniffed: await sniffType(kind, head), clientName }
+      return { path, size, sniffed: await this.judgeComplete(kind, size, head), clientName }
     } finally {
       await handle.close()
     }
+  }
+
+  /**
+   * An object that is complete in the bucket (a finished resumable upload on
+   * S3): its size from the store, its first bytes through one ranged GET, no
+   * local copy.
+   */
+  async stageObject(kind: InputKind, key: string, clientName: string): Promise<StoredUpload> {
+    const size = await mediaStorage.size(key)
+    const head = size > 0 ? await mediaStorage.readRange(key, 0, SNIFF_BYTES) : Buffer.alloc(0)
+    return { key, size, sniffed: await this.judgeComplete(kind, size, head), clientName }
   }
 
   async discard(staged: StagedUpload) {
@@ -236,12 +277,48 @@ export class UploadService {
   }
 
   /** Probes a staged file and makes it the task's input (replacing the previous one). */
-  async accept(task: Task, kind: InputKind, staged: StagedUpload) {
+  accept(task: Task, kind: InputKind, staged: StagedUpload) {
+    return this.acceptChecked(task, kind, staged, {
+      source: () => localSource(staged.path),
+      store: (key) => mediaStorage.commitLocalFile(staged.path, key),
+      discard: () => rm(staged.path, { force: true }),
+    })
+  }
+
+  /**
+   * Probes an object in the bucket through a presigned URL (ffprobe reads
+   * HTTP; the box check reads a few bytes per top-level box with ranged
+   * GETs) and, accepted, copies it within the bucket to the input's key
+   * (checked like every put). The caller deletes `stored.key` either way.
+   */
+  acceptObject(task: Task, kind: InputKind, stored: StoredUpload) {
+    return this.acceptChecked(task, kind, stored, {
+      source: async () => {
+        const url = await mediaStorage.presignedUrl(stored.key, PROBE_URL_TTL_SECONDS)
+        if (!url) throw new Error('acceptObject needs object storage')
+        return {
+          input: url,
+          size: stored.size,
+          read: (position, length) => mediaStorage.readRange(stored.key, position, length),
+        }
+      },
+      store: (key) => mediaStorage.copy(stored.key, key, stored.size),
+      discard: async () => {},
+    })
+  }
+
+  /** The probe, the store and the input row: one path for every way a file arrives. */
+  private async acceptChecked(
+    task: Task,
+    kind: InputKind,
+    file: { size: number; sniffed: Sniffed; clientName: string },
+    how: Acceptance
+  ) {
     let key: string | null = null
     try {
-      const media = await probeMedia(kind, staged.path, staged.sniffed)
+      const media = await probeMedia(kind, await how.source(), file.sniffed)
       key = `tasks/${task.id}/inputs/${uuidv7()}.${media.container}`
-      await mediaStorage.commitLocalFile(staged.path, key)
+      await how.store(key)
       const storedKey = key
       const { input, previousKey } = await db.transaction(async (trx) => {
         /* A run launched while this file streamed (TaskPolicy checked before) uses the old file. */
@@ -256,10 +333,10 @@ export class UploadService {
           .first()
         const values = {
           storageKey: storedKey,
-          originalName: displayName(staged.clientName, `${kind}.${media.container}`),
+          originalName: displayName(file.clientName, `${kind}.${media.container}`),
           mimeType: media.mime,
           container: media.container,
-          size: staged.size,
+          size: file.size,
           duration: media.duration,
           width: media.width,
           height: media.height,
@@ -279,7 +356,7 @@ export class UploadService {
       await mediaStorage.delete(previousKey)
       return input
     } catch (error) {
-      await rm(staged.path, { force: true })
+      await how.discard()
       if (key) await mediaStorage.delete(key)
       if (error instanceof StoredFileMismatch) throw storageMismatch(error)
       if (error instanceof StoreUnavailable) {

@@ -9,7 +9,13 @@ import { UploadRejectedException } from '#exceptions/task_exceptions'
 import uploadService, { maxBytesFor, tooLargeMessage } from '#services/tasks/upload_service'
 import { uuidv7 } from '#helpers/ids'
 import { sqlTime } from '#helpers/sql_time'
-import { FileBackend, UPLOAD_EXPIRY_MS, type TusBackend } from '#services/uploads/tus_backends'
+import mediaStorage from '#integrations/storage/media_storage'
+import {
+  BucketBackend,
+  FileBackend,
+  UPLOAD_EXPIRY_MS,
+  type TusBackend,
+} from '#services/uploads/tus_backends'
 
 /*
  * tus 1.0.0 (core, creation, creation-with-upload, termination, expiration)
@@ -224,8 +230,11 @@ export class ResumableUploads {
 
 let instance: ResumableUploads | null = null
 
-/** One tus server per process (its locks are in memory: uploads must reach one process). */
+/**
+ * One tus server per process (its locks are in memory: uploads must reach
+ * one process). The bytes go into the bucket on DRIVE_DISK=s3, else to disk.
+ */
 export function resumableUploads() {
-  instance ??= new ResumableUploads()
+  instance ??= new ResumableUploads(mediaStorage.isS3 ? new BucketBackend() : new FileBackend())
   return instance
 }

@@ -11,6 +11,9 @@ import mediaStorage from '#integrations/storage/media_storage'
 import Task from '#models/task'
 import type TaskInput from '#models/task_input'
 import uploadService from '#services/tasks/upload_service'
+import { s3Bucket, s3ClientConfig } from '#config/s3'
+import { BucketStore } from '#services/uploads/bucket_store'
+import ResumableUpload from '#models/resumable_upload'
 
 /* Same as the raw PUT's staging file (upload_service.ts): bounded memory, few large writes. */
 const WRITE_BUFFER = 2 * 1024 * 1024
@@ -70,6 +73,47 @@ export class FileBackend implements TusBackend {
     await rm(join(this.directory, id), { force: true })
     /* A process killed between the row and the store's files leaves no .json: already removed. */
     await rm(join(this.directory, `${id}.json`), { force: true })
+  }
+}
+
+/**
+ * DRIVE_DISK=s3: the bytes go straight into the bucket as a multipart
+ * upload (@tus/s3-store; each PATCH is cut into 8 MiB parts buffered one at
+ * a time in the OS temp folder, a leftover under 5 MiB kept as `<id>.part`
+ * until the next PATCH). The last byte completes the multipart upload; the
+ * checks then read the object where it is (a ranged GET for the first bytes,
+ * ffprobe through a presigned URL) and an accepted file is copied within the
+ * bucket to the input's key. Nothing of the file rests on the app's disk.
+ */
+export class BucketBackend implements TusBackend {
+  readonly store: BucketStore
+
+  constructor(config = { ...s3ClientConfig, bucket: s3Bucket }) {
+    this.store = new BucketStore(config, UPLOAD_EXPIRY_MS, async (id) => {
+      await ResumableUpload.query().where('id', id).delete()
+    })
+  }
+
+  async complete(upload: FinishedUpload) {
+    const finished = await this.store.storedUpload(upload.id)
+    this.store.finished.set(upload.id, finished)
+    try {
+      const task = await Task.findOrFail(upload.taskId)
+      const key = this.store.objectKey(upload.id)
+      const stored = await uploadService.stageObject(upload.kind, key, upload.fileName)
+      /* Accepted, the object is copied to the input's key; either way the tus objects go. */
+      return await uploadService.acceptObject(task, upload.kind, stored)
+    } finally {
+      await this.store.purge(upload.id)
+    }
+  }
+
+  release(id: string) {
+    this.store.finished.delete(id)
+  }
+
+  remove(id: string) {
+    return this.store.remove(id)
   }
 }
 

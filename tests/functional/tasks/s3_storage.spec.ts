@@ -36,7 +36,7 @@ test.group('DRIVE_DISK=s3 against a local S3-compatible server', (group) => {
     await objectStoreJourney(assert, s3)
   }).timeout(120_000)
 
-  test('a resumable (tus) upload in two PATCHes lands in the bucket byte for byte (the tus bytes stay local until then)', async ({
+  test('a resumable (tus) upload in two PATCHes lands in the bucket byte for byte (multipart: tests/functional/uploads/tus_s3.spec.ts)', async ({
     assert,
   }) => {
     const user = await createUser({ password: PASSWORD })
@@ -59,6 +59,7 @@ test.group('DRIVE_DISK=s3 against a local S3-compatible server', (group) => {
       assert.equal(input.size, video.length)
       assert.isTrue((await s3.bytes(input.storageKey)).equals(video))
       assert.equal((await tus(session, 'HEAD', url)).status, 404)
+      assert.deepEqual(await s3.keys('uploads/'), [])
     } finally {
       await server.stop()
     }
