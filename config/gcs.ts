@@ -19,10 +19,20 @@ export const gcsOptions: StorageOptions = {
 
 let bucket: Promise<Bucket> | null = null
 
-/** The bucket, through one client per process (loaded only when the GCS disk is used). */
+/**
+ * The bucket for media storage's own calls, through one client per process
+ * (loaded only when the GCS disk is used). Retries always: by default the
+ * client retries an upload only with an `ifGenerationMatch` precondition;
+ * ours go to fresh keys, and a resumable chunk resent after a 5xx resumes
+ * the same session at the offset GCS reports (a streamed one-request
+ * upload is never replayed either way).
+ */
 export function gcsBucket() {
-  bucket ??= import('@google-cloud/storage').then(({ Storage }) =>
-    new Storage(gcsOptions).bucket(gcsBucketName)
+  bucket ??= import('@google-cloud/storage').then(({ Storage, IdempotencyStrategy }) =>
+    new Storage({
+      ...gcsOptions,
+      retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways },
+    }).bucket(gcsBucketName)
   )
   return bucket
 }

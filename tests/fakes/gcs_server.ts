@@ -39,6 +39,8 @@ export type GcsRequest = {
   path: string
   query: Record<string, string>
   range: string | null
+  /** Content-Range of a resumable chunk or status query. */
+  contentRange: string | null
   status: number
   /** Object bytes sent in the answer (media reads). */
   bytesSent: number
@@ -53,6 +55,16 @@ type StoredObject = {
   reported?: { size: number; md5: string; crc32c: string }
 }
 
+type Session = {
+  name: string
+  contentType: string
+  /** X-Upload-Content-Length, when the client declared it. */
+  declared: number | null
+  bytes: Buffer
+  finished: StoredObject | null
+  cancelled: boolean
+}
+
 type Corruption = {
   change: 'flip' | 'truncate'
   /** 'stored' = hashes of what is kept (the client's check sees it); 'sent' = a store that lies in its answer. */
@@ -60,6 +72,8 @@ type Corruption = {
 }
 
 const MAX_BODY = 256 * 1024 * 1024
+/* GCS persists resumable data in multiples of 256 KiB (except the last chunk). */
+const QUANTUM = 256 * 1024
 const SEVEN_DAYS = 7 * 24 * 60 * 60
 
 /* CRC32C (Castagnoli, reflected 0x82F63B78), as GCS reports it: 4 bytes big-endian, base64. */
@@ -113,6 +127,8 @@ export class FakeGcsServer {
   private directory = ''
   private publicKey = ''
   private uploadFailures = 0
+  private chunkFailures = 0
+  private sessions = new Map<string, Session>()
   private corruption: Corruption | null = null
   private generationClock = BigInt(Date.now()) * 1000n
 
@@ -175,6 +191,11 @@ export class FakeGcsServer {
     this.uploadFailures = count
   }
 
+  /** The next `count` resumable chunk PUTs keep part of their bytes, then answer 503. */
+  failNextChunks(count: number) {
+    this.chunkFailures = count
+  }
+
   corruptNextUpload(corruption: Corruption) {
     this.corruption = corruption
   }
@@ -184,7 +205,9 @@ export class FakeGcsServer {
     this.tokenRequests.length = 0
     this.signedRefusals.length = 0
     this.uploadFailures = 0
+    this.chunkFailures = 0
     this.corruption = null
+    this.sessions.clear()
   }
 
   keys(prefix = '') {
@@ -244,6 +267,7 @@ export class FakeGcsServer {
       path: url.pathname,
       query,
       range: request.headers.range ?? null,
+      contentRange: request.headers['content-range'] ?? null,
       status: 0,
       bytesSent: 0,
     }
@@ -257,7 +281,23 @@ export class FakeGcsServer {
       return this.json(response, 400, { error: 'invalid_grant', error_description: 'fake' })
     }
     const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)
+    if (upload && request.method === 'POST' && query.uploadType === 'resumable') {
+      return this.startSession(request, response, upload[1], query)
+    }
     if (upload && request.method === 'POST') return this.upload(request, response, upload[1], query)
+    if (upload && query.upload_id && ['PUT', 'POST'].includes(request.method!)) {
+      return this.chunk(request, response, query.upload_id)
+    }
+    if (upload && query.upload_id && request.method === 'DELETE') {
+      const session = this.sessions.get(query.upload_id)
+      if (session) session.cancelled = true
+      /* GCS answers a cancelled session with 499 Client Closed Request. */
+      return this.json(
+        response,
+        499,
+        jsonError(499, 'clientClosedRequest', 'Client Closed Request')
+      )
+    }
 
     const object = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(path)
     if (object) {
@@ -362,17 +402,189 @@ export class FakeGcsServer {
         )
       )
     }
+    const { answer } = this.store(name, media, contentType)
+    return this.json(response, 200, answer)
+  }
+
+  /** Keeps `media` under `name` (or what a corruption switch makes of it); returns the answer. */
+  private store(name: string, media: Buffer, contentType: string) {
     const corruption = this.corruption
     this.corruption = null
     const kept = corruption ? this.corrupt(media, corruption.change) : media
     const stored = this.newObject(kept, contentType)
     this.objects.set(name, stored)
-    if (corruption?.answer === 'sent') {
-      /* The answer describes what was sent; later reads report what is kept. */
-      const answer = this.resource(name, { ...stored, bytes: media })
-      return this.json(response, 200, answer)
+    /* 'sent': the answer describes what was sent; later reads report what is kept. */
+    const answer =
+      corruption?.answer === 'sent'
+        ? this.resource(name, { ...stored, bytes: media })
+        : this.resource(name, stored)
+    return { stored, answer }
+  }
+
+  /** `uploadType=resumable`: a session whose URI is in `Location` (200, empty body). */
+  private async startSession(
+    request: IncomingMessage,
+    response: ServerResponse,
+    bucket: string,
+    query: Record<string, string>
+  ) {
+    const body = await this.readBody(request)
+    if (bucket !== this.bucket) return this.noBucket(response, bucket)
+    if (this.uploadFailures > 0) {
+      this.uploadFailures--
+      return this.json(
+        response,
+        503,
+        jsonError(503, 'backendError', 'We encountered an internal error. Please try again.')
+      )
     }
-    return this.json(response, 200, this.resource(name, stored))
+    let metadata: Record<string, unknown> = {}
+    try {
+      if (body?.length) metadata = JSON.parse(body.toString('utf8'))
+    } catch {
+      return this.json(response, 400, jsonError(400, 'parseError', 'Parse Error'))
+    }
+    const name = typeof metadata.name === 'string' ? metadata.name : query.name
+    if (!name) return this.json(response, 400, jsonError(400, 'required', 'Required'))
+    const declaredHeader = request.headers['x-upload-content-length']
+    const declared = declaredHeader === undefined ? null : Number(declaredHeader)
+    if (declared !== null && (!Number.isInteger(declared) || declared < 0)) {
+      return this.json(response, 400, jsonError(400, 'invalid', 'Invalid X-Upload-Content-Length'))
+    }
+    const id = randomBytes(16).toString('hex')
+    this.sessions.set(id, {
+      name,
+      contentType: String(request.headers['x-upload-content-type'] ?? 'application/octet-stream'),
+      declared,
+      bytes: Buffer.alloc(0),
+      finished: null,
+      cancelled: false,
+    })
+    const location = new URL(`/upload/storage/v1/b/${this.bucket}/o`, this.url)
+    location.searchParams.set('uploadType', 'resumable')
+    location.searchParams.set('name', name)
+    location.searchParams.set('upload_id', id)
+    response.setHeader('location', location.href)
+    response.statusCode = 200
+    response.end()
+  }
+
+  /**
+   * A PUT on a session URI. `Content-Range: bytes a-b/total` (the total is
+   * `*` while unknown) carries bytes; a range of `*` (no body) asks for the
+   * status. Unfinished: 308 with `Range: bytes=0-N` (what is persisted,
+   * in 256 KiB steps; no Range header when nothing is). The chunk that
+   * reaches the total finishes the object (200 + resource): it must match
+   * the declared total and, when sent, `X-Goog-Hash`.
+   */
+  private async chunk(request: IncomingMessage, response: ServerResponse, id: string) {
+    const body = (await this.readBody(request)) ?? Buffer.alloc(0)
+    const session = this.sessions.get(id)
+    if (!session || session.cancelled) {
+      return this.json(response, 404, jsonError(404, 'notFound', 'No such upload session'))
+    }
+    if (session.finished)
+      return this.json(response, 200, this.resource(session.name, session.finished))
+    const header = String(request.headers['content-range'] ?? '')
+    const status = /^bytes \*\/(\d+|\*)$/.exec(header)
+    const data = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header)
+    const bad = (message: string) => this.json(response, 400, jsonError(400, 'invalid', message))
+    const incomplete = () => {
+      response.statusCode = 308
+      if (session.bytes.length) response.setHeader('range', `bytes=0-${session.bytes.length - 1}`)
+      response.end()
+    }
+    if (status) {
+      if (body.length) return bad('A status request has no body.')
+      const total = status[1] === '*' ? null : Number(status[1])
+      if (total !== null && total === session.bytes.length)
+        return this.finish(request, response, session, total, session.bytes)
+      return incomplete()
+    }
+    if (!data) return bad(`Failed to parse Content-Range header: ${header || '(none)'}`)
+    const first = Number(data[1])
+    const last = Number(data[2])
+    const total = data[3] === '*' ? null : Number(data[3])
+    if (last < first || last - first + 1 !== body.length) {
+      return bad('The Content-Range does not match the length of the body.')
+    }
+    if (first > session.bytes.length) {
+      return bad(
+        `Invalid request: the range starts at ${first}, ${session.bytes.length} bytes are persisted.`
+      )
+    }
+    if (
+      total !== null &&
+      (last + 1 > total || (session.declared !== null && total !== session.declared))
+    ) {
+      return bad('The final size does not match the declared total of the upload.')
+    }
+    /* Bytes already persisted (a resend after a lost answer) are skipped. */
+    const fresh = body.subarray(session.bytes.length - first)
+    const end = first + body.length
+    if (total !== null && end === total) {
+      if (this.chunkFailures > 0) return this.failChunk(response, session, fresh)
+      return this.finish(request, response, session, total, Buffer.concat([session.bytes, fresh]))
+    }
+    if (this.chunkFailures > 0) return this.failChunk(response, session, fresh)
+    const persisted = Math.floor(end / QUANTUM) * QUANTUM
+    if (persisted > session.bytes.length) {
+      session.bytes = Buffer.concat([
+        session.bytes,
+        fresh.subarray(0, persisted - session.bytes.length),
+      ])
+    }
+    return incomplete()
+  }
+
+  /** A 503 mid-chunk: part of it (whole 256 KiB steps) was persisted, as after a dropped link. */
+  private failChunk(response: ServerResponse, session: Session, fresh: Buffer) {
+    this.chunkFailures--
+    const half = Math.floor((session.bytes.length + fresh.length / 2) / QUANTUM) * QUANTUM
+    if (half > session.bytes.length) {
+      session.bytes = Buffer.concat([session.bytes, fresh.subarray(0, half - session.bytes.length)])
+    }
+    return this.json(
+      response,
+      503,
+      jsonError(503, 'backendError', 'We encountered an internal error. Please try again.')
+    )
+  }
+
+  /** Finishes the object from `bytes`; a refused final chunk leaves the session as it was. */
+  private finish(
+    request: IncomingMessage,
+    response: ServerResponse,
+    session: Session,
+    total: number,
+    bytes: Buffer
+  ) {
+    if (session.declared !== null && total !== session.declared) {
+      return this.json(
+        response,
+        400,
+        jsonError(400, 'invalid', 'The final size does not match the declared total.')
+      )
+    }
+    const hashes = Object.fromEntries(
+      String(request.headers['x-goog-hash'] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1)])
+    )
+    if (
+      (hashes.crc32c && hashes.crc32c !== crc32c(bytes)) ||
+      (hashes.md5 && hashes.md5 !== md5(bytes))
+    ) {
+      return this.json(
+        response,
+        400,
+        jsonError(400, 'invalid', 'Provided CRC32C or MD5 does not match the data received.')
+      )
+    }
+    const { stored, answer } = this.store(session.name, bytes, session.contentType)
+    session.finished = stored
+    return this.json(response, 200, answer)
   }
 
   private corrupt(bytes: Buffer, change: Corruption['change']) {

@@ -3,6 +3,7 @@ import { mkdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import app from '@adonisjs/core/services/app'
 import drive from '@adonisjs/drive/services/main'
 import { FSDriver } from 'flydrive/drivers/fs'
@@ -23,6 +24,9 @@ import {
   tally,
   type Tally,
 } from '#integrations/storage/stored_file_check'
+
+/* GCS resumable chunk (a multiple of 256 KiB): the client buffers one for a resend. */
+const GCS_CHUNK_BYTES = 8 * 1024 * 1024
 
 /**
  * Media files (inputs and results) in the configured drive disk, plus a
@@ -95,14 +99,16 @@ export class MediaStorage {
     const sent = tally()
     const counted = stream.pipe(sent.stream)
     stream.once('error', (error) => counted.destroy(error))
+    /* A failed put destroys `counted`: close the source too (no descriptor left open). */
+    counted.once('close', () => {
+      if (!stream.readableEnded) stream.destroy()
+    })
     if (this.isS3) {
       await this.putS3(key, counted, size)
+    } else if (this.isGcs) {
+      await this.putGcs(key, counted, size)
     } else {
-      await this.disk.putStream(key, counted).catch((error) => {
-        /* The GCS client's own CRC32C check failed (it deleted the object already). */
-        if (!isGcsUploadMismatch(error)) throw error
-        throw new StoredFileMismatch(key, `the store's CRC32C differs (${error.cause.code})`)
-      })
+      await this.disk.putStream(key, counted)
     }
     await this.verifyStored(key, sent)
   }
@@ -121,6 +127,29 @@ export class MediaStorage {
       partSize: 8 * 1024 * 1024,
       queueSize: 2,
     }).done()
+  }
+
+  /**
+   * GCS: a known small file goes in one multipart request; a larger one (or
+   * one of unknown length) as a resumable upload in chunks, so a 5xx or a
+   * dropped connection mid-file resumes from the last byte GCS persisted
+   * instead of failing the upload. The client checks the CRC32C GCS reports.
+   */
+  private async putGcs(key: string, body: Readable, size?: number) {
+    const file = (await gcsBucket()).file(key)
+    const resumable = size === undefined || size > GCS_CHUNK_BYTES
+    const target = resumable
+      ? file.createWriteStream({
+          resumable: true,
+          chunkSize: GCS_CHUNK_BYTES,
+          /* Becomes X-Upload-Content-Length: GCS then refuses a different total. */
+          metadata: size === undefined ? {} : ({ contentLength: size } as object),
+        })
+      : file.createWriteStream({ resumable: false })
+    await pipeline(body, target).catch((error) => {
+      if (!isGcsUploadMismatch(error)) throw error
+      throw new StoredFileMismatch(key, `the store's checksum differs (${error.code})`)
+    })
   }
 
   /** Compares what the store holds under `key` with what was sent. */
@@ -263,10 +292,10 @@ export class MediaStorage {
   }
 }
 
-/** The GCS client's upload check (its error is the disk error's cause): the stored CRC32C differs. */
+/** The GCS client's own upload check failed: the CRC32C (or MD5) GCS reports differs. */
 function isGcsUploadMismatch(error: unknown) {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause
-  return cause?.code === 'FILE_NO_UPLOAD' || cause?.code === 'FILE_NO_UPLOAD_DELETE'
+  const code = (error as { code?: unknown } | null)?.code
+  return code === 'FILE_NO_UPLOAD' || code === 'FILE_NO_UPLOAD_DELETE'
 }
 
 export default new MediaStorage()

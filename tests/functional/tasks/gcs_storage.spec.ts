@@ -15,7 +15,7 @@ import {
   putFile,
   startAppOn,
 } from '#tests/helpers/object_store_journey'
-import { FakeGcsServer, type GcsRequest } from '#tests/fakes/gcs_server'
+import { crc32c, FakeGcsServer, type GcsRequest } from '#tests/fakes/gcs_server'
 import { tus, tusCreate, tusPatch } from '#tests/helpers/tus'
 
 /*
@@ -217,4 +217,143 @@ test.group('DRIVE_DISK=gcs against a local fake of the GCS JSON API', (group) =>
     assert.deepEqual(await refused(shortLived), [400, 'ExpiredToken'])
     assert.deepEqual(gcs.tokenRequests, [])
   }).timeout(30_000)
+
+  test('a large upload goes to GCS as a resumable upload in chunks and resumes after a 503 mid-chunk', async ({
+    assert,
+  }) => {
+    const user = await createUser({ password: PASSWORD })
+    const task = await taskService.create(user.id, { name: 'Large', model: 'restyle' })
+    const video = await readFile(await media('video-large.mp4'))
+    const server = await startAppOn(gcs)
+    try {
+      const web = await logIn(server, user.email)
+      const csrf = await web.csrfToken(`/tasks/${task.id}`)
+      gcs.failNextChunks(1)
+      const put = await putFile(web, csrf, `/tasks/${task.id}/inputs/video`, video, 'large.mp4')
+      assert.equal(put.status, 201, await put.clone().text())
+      const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
+      assert.isTrue(gcs.bytes(input.storageKey).equals(video))
+
+      const session = gcs.requests.filter((r) => r.query.upload_id || r.query.uploadType)
+      assert.deepEqual(session[0].query.uploadType, 'resumable')
+      const chunks = session.filter((r) => r.contentRange && !r.contentRange.startsWith('bytes */'))
+      /* The first chunk got the 503 (part of it persisted); the client asked and resumed from there. */
+      assert.equal(chunks[0].status, 503)
+      const check = session.find((r) => r.contentRange?.startsWith('bytes */'))
+      assert.equal(check?.status, 308)
+      const resumedAt = Number(/^bytes (\d+)-/.exec(chunks[1].contentRange!)![1])
+      assert.isAbove(resumedAt, 0)
+      assert.equal(resumedAt % (256 * 1024), 0)
+      assert.equal(chunks.at(-1)!.status, 200)
+      assert.match(chunks.at(-1)!.contentRange!, new RegExp(`/${video.length}$`))
+      const sent = chunks.reduce((sum, r) => {
+        const [, a, b] = /^bytes (\d+)-(\d+)/.exec(r.contentRange!)!
+        return sum + Number(b) - Number(a) + 1
+      }, 0)
+      /* Resent: only the failed chunk's unpersisted part. */
+      assert.isBelow(sent, video.length + 8 * 1024 * 1024)
+
+      /* A resumable upload whose stored CRC32C differs: refused, nothing kept, the input unchanged. */
+      gcs.corruptNextUpload({ change: 'flip', answer: 'stored' })
+      const bad = await putFile(web, csrf, `/tasks/${task.id}/inputs/video`, video, 'again.mp4')
+      assert.equal(bad.status, 502, await bad.clone().text())
+      assert.equal(
+        ((await bad.json()) as { error: { code: string } }).error.code,
+        'storage_mismatch'
+      )
+      assert.deepEqual(gcs.keys(`tasks/${task.id}/`), [input.storageKey])
+      assert.equal(
+        (await TaskInput.query().where('taskId', task.id).firstOrFail()).originalName,
+        'large.mp4'
+      )
+    } finally {
+      await server.stop()
+    }
+  }).timeout(60_000)
+
+  test('the fake follows the resumable protocol: 256 KiB steps, declared total, X-Goog-Hash', async ({
+    assert,
+  }) => {
+    const start = async (declared: number) => {
+      const response = await fetch(
+        `${gcs.url}/upload/storage/v1/b/${gcs.bucket}/o?uploadType=resumable&name=probe%2Fr.bin`,
+        {
+          method: 'POST',
+          headers: {
+            'x-upload-content-length': String(declared),
+            'content-type': 'application/json',
+          },
+          body: '{}',
+        }
+      )
+      assert.equal(response.status, 200)
+      return response.headers.get('location')!
+    }
+    const put = (uri: string, contentRange: string, body?: Buffer, headers = {}) =>
+      fetch(uri, { method: 'PUT', headers: { 'content-range': contentRange, ...headers }, body })
+    const quantum = 256 * 1024
+    const data = Buffer.alloc(quantum * 2 + 10, 3)
+
+    const uri = await start(data.length)
+    /* Less than 256 KiB of a non-final chunk: nothing persisted, 308 without Range. */
+    const small = await put(uri, `bytes 0-9/*`, data.subarray(0, 10))
+    assert.equal(small.status, 308)
+    assert.isNull(small.headers.get('range'))
+    /* 1.5 × 256 KiB: 256 KiB persisted, the Range says so. */
+    const partial = await put(
+      uri,
+      `bytes 0-${quantum * 1.5 - 1}/*`,
+      data.subarray(0, quantum * 1.5)
+    )
+    assert.equal(partial.status, 308)
+    assert.equal(partial.headers.get('range'), `bytes=0-${quantum - 1}`)
+    /* A gap after the persisted offset, a wrong total, a body shorter than its range: 400. */
+    const gap = await put(
+      uri,
+      `bytes ${quantum * 2}-${quantum * 2 + 9}/${data.length}`,
+      data.subarray(0, 10)
+    )
+    assert.equal(gap.status, 400)
+    const wrongTotal = await put(
+      uri,
+      `bytes ${quantum}-${data.length - 1}/${data.length + 1}`,
+      data.subarray(quantum)
+    )
+    assert.equal(wrongTotal.status, 400)
+    const short = await put(
+      uri,
+      `bytes ${quantum}-${data.length - 1}/${data.length}`,
+      data.subarray(quantum + 1)
+    )
+    assert.equal(short.status, 400)
+    /* The final chunk with a wrong X-Goog-Hash is refused; with the right one the object exists. */
+    const rest = data.subarray(quantum)
+    const badHash = await put(uri, `bytes ${quantum}-${data.length - 1}/${data.length}`, rest, {
+      'x-goog-hash': `crc32c=AAAAAA==`,
+    })
+    assert.equal(badHash.status, 400)
+    assert.deepEqual(gcs.keys('probe/r'), [])
+    const done = await put(uri, `bytes ${quantum}-${data.length - 1}/${data.length}`, rest, {
+      'x-goog-hash': `crc32c=${crc32c(data)}`,
+    })
+    assert.equal(done.status, 200)
+    const resource = (await done.json()) as Record<string, unknown>
+    assert.equal(resource.size, String(data.length))
+    assert.equal(resource.crc32c, crc32c(data))
+    assert.isTrue(gcs.bytes('probe/r.bin').equals(data))
+    /* A status query on a finished session answers with the object again. */
+    assert.equal((await put(uri, `bytes */${data.length}`)).status, 200)
+
+    const missing = await fetch(`${gcs.url}/storage/v1/b/${gcs.bucket}/o/nope`)
+    assert.equal(missing.status, 404)
+    assert.deepEqual(await missing.json(), {
+      error: {
+        code: 404,
+        message: `No such object: ${gcs.bucket}/nope`,
+        errors: [
+          { message: `No such object: ${gcs.bucket}/nope`, domain: 'global', reason: 'notFound' },
+        ],
+      },
+    })
+  })
 })
