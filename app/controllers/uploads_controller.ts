@@ -2,6 +2,8 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { cutOffBody } from '#helpers/cut_off_body'
 import { NodeRequest } from 'srvx/node'
 import { resumableUploads } from '#services/uploads/resumable_uploads'
+import { UploadRejectedException } from '#exceptions/task_exceptions'
+import { takeUploadSlot, TOO_MANY_UPLOADS } from '#services/tasks/upload_slots'
 
 /**
  * Resumable uploads (tus 1.0.0) at /uploads. The session authenticates,
@@ -21,9 +23,25 @@ export default class UploadsController {
         .header('Tus-Resumable', '1.0.0')
         .send({ error: { code: 'unauthenticated', message: 'Please log in.' } })
     }
+    /* A PATCH, or a creation with its first bytes, streams a body: one of the account's upload slots. */
+    const release = streamsBody(ctx) ? takeUploadSlot(user.id) : noop
+    if (!release) {
+      cutOffBody(ctx)
+      return response
+        .status(429)
+        .header('Tus-Resumable', '1.0.0')
+        .send({
+          error: { code: new UploadRejectedException('').jsonCode, message: TOO_MANY_UPLOADS },
+        })
+    }
     const req = request.request
     const webRequest = new NodeRequest({ req, res: response.response }) as unknown as Request
-    const answer = await resumableUploads().handle(req, user.id, webRequest)
+    let answer: Response
+    try {
+      answer = await resumableUploads().handle(req, user.id, webRequest)
+    } finally {
+      release()
+    }
 
     response.status(answer.status)
     answer.headers.forEach((value, name) => {
@@ -35,4 +53,13 @@ export default class UploadsController {
     if (body) response.type(body.startsWith('{') ? 'application/json' : 'text/plain')
     return response.send(body)
   }
+}
+
+const noop = () => {}
+
+function streamsBody({ request }: HttpContext) {
+  const method = request.method()
+  if (method === 'PATCH') return true
+  if (method !== 'POST') return false
+  return Number(request.header('content-length') ?? 0) > 0 || !!request.header('transfer-encoding')
 }

@@ -189,4 +189,50 @@ test.group('Hostile clients against resumable uploads (/uploads)', (group) => {
     assert.deepEqual(await tusFiles(id), [])
     assert.deepEqual(await app.survived(), SURVIVED)
   }).timeout(90_000)
+
+  test('PATCH bodies share the 4 upload slots of the account with the other upload routes', async ({
+    assert,
+  }) => {
+    const stalledPatch = async () => {
+      const path = await create(app, taskId, video.length)
+      const sent = sendRaw(app.to, {
+        ...patch(app, path, 0, video),
+        cutAt: 5000,
+        ending: 'hang',
+        timeoutMs: 1500,
+      })
+      return { path, sent }
+    }
+    const stalledPut = sendRaw(app.to, {
+      path: `/tasks/${taskId}/inputs/video`,
+      method: 'PUT',
+      body: video,
+      headers: app.signedIn({
+        'accept': 'application/json',
+        'content-type': 'application/octet-stream',
+        'x-file-name': 'video.mp4',
+        'content-length': String(video.length),
+      }),
+      cutAt: 5000,
+      ending: 'hang',
+      timeoutMs: 1500,
+    })
+    const held = [await stalledPatch(), await stalledPatch(), await stalledPatch()]
+    await new Promise((resolve) => setTimeout(resolve, 400))
+
+    const fifth = await create(app, taskId, video.length)
+    const refused = await sendRaw(app.to, { ...patch(app, fifth, 0, video), timeoutMs: 5000 })
+    assert.equal(refused.status, 429, refused.body)
+    assert.equal(refused.headers['tus-resumable'], '1.0.0')
+    assert.include(JSON.parse(refused.body).error.message, 'You are already uploading 4 files')
+    assert.equal(await offsetOf(app, fifth), 0, 'nothing of the refused body was stored')
+    /* HEAD and creation without a body need no slot. */
+    assert.equal(await app.healthStatus(), 200)
+
+    for (const { sent } of held) assert.equal((await sent).end, 'timeout')
+    assert.equal((await stalledPut).end, 'timeout')
+    assert.deepEqual(await app.survived(), SURVIVED)
+    const again = await sendRaw(app.to, { ...patch(app, fifth, 0, video), timeoutMs: 10_000 })
+    assert.equal(again.status, 204, again.body)
+  }).timeout(30_000)
 })
