@@ -14,6 +14,7 @@ import uploadService from '#services/tasks/upload_service'
 import { s3Bucket, s3ClientConfig } from '#config/s3'
 import { BucketStore } from '#services/uploads/bucket_store'
 import ResumableUpload from '#models/resumable_upload'
+import logger from '@adonisjs/core/services/logger'
 
 /* Same as the raw PUT's staging file (upload_service.ts): bounded memory, few large writes. */
 const WRITE_BUFFER = 2 * 1024 * 1024
@@ -104,7 +105,10 @@ export class BucketBackend implements TusBackend {
       /* Accepted, the object is copied to the input's key; either way the tus objects go. */
       return await uploadService.acceptObject(task, upload.kind, stored)
     } finally {
-      await this.store.purge(upload.id)
+      /* The answer stands either way; a lifecycle rule on uploads/ catches what is left. */
+      await this.store.purge(upload.id).catch((error) => {
+        logger.error({ err: error, id: upload.id }, 'finished tus upload objects not deleted')
+      })
     }
   }
 
