@@ -30,7 +30,14 @@ import {
   WebClient,
   type AppProcess,
 } from '#tests/helpers/app_process'
-import { tus, tusCreate, tusPatch, tusPatchCut, type TusSession } from '#tests/helpers/tus'
+import {
+  tus,
+  tusCreate,
+  tusMetadata,
+  tusPatch,
+  tusPatchCut,
+  type TusSession,
+} from '#tests/helpers/tus'
 import { waitForRun } from '#tests/functional/tasks/helpers'
 
 /*
@@ -227,6 +234,38 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
     assert.deepEqual(await s3.keys('uploads/'), [])
     assert.lengthOf(await ResumableUpload.all(), 0)
     assert.equal((await tus(tusSession, 'HEAD', fake)).status, 404)
+  }).timeout(60_000)
+
+  test('creation-with-upload: the whole file in the POST; no deferred length advertised', async ({
+    assert,
+  }) => {
+    const user = await createUser({ password: PASSWORD })
+    const task = await taskService.create(user.id, { name: 'One request', model: 'restyle' })
+    const tusSession = await session(server, user.email, task.id)
+    const video = await readFile(await media('video.mp4'))
+
+    const options = await tus(tusSession, 'OPTIONS', server.url('/uploads'))
+    assert.equal(options.status, 204)
+    assert.deepEqual(options.headers.get('tus-extension')!.split(',').sort(), [
+      'creation',
+      'creation-with-upload',
+      'expiration',
+      'termination',
+    ])
+
+    const created = await tus(tusSession, 'POST', server.url('/uploads'), {
+      headers: {
+        'Upload-Length': String(video.length),
+        'Upload-Metadata': tusMetadata({ task: task.id, kind: 'video', filename: 'one.mp4' }),
+      },
+      body: video,
+    })
+    assert.equal(created.status, 201, created.text)
+    assert.equal(created.headers.get('upload-offset'), String(video.length))
+    assert.isNull(created.headers.get('upload-expires'))
+    const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
+    assert.isTrue((await s3.bytes(input.storageKey)).equals(video))
+    assert.deepEqual(await s3.keys(`uploads/${idOf(created.headers.get('location')!)}`), [])
   }).timeout(60_000)
 
   test('termination (DELETE) aborts the multipart upload and deletes every object', async ({
