@@ -197,6 +197,42 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
     assert.equal(await listParts(s3, id, uploadId), 'NoSuchUpload')
     assert.isNull(await ResumableUpload.find(id))
     assert.equal((await tus(tusSession, 'HEAD', url)).status, 404)
+    assert.deepEqual(await readdir(serverTmp), [])
+  }).timeout(120_000)
+
+  test('PATCHes cut at many points (inside the leftover, across a part boundary, after 1 byte) resume from HEAD; no part buffer is left in the temp folder', async ({
+    assert,
+  }) => {
+    const user = await createUser({ password: PASSWORD })
+    const task = await taskService.create(user.id, { name: 'Choppy', model: 'restyle' })
+    const video = await readFile(await media('video-large.mp4'))
+    const tusSession = await session(server, user.email, task.id)
+    const url = await tusCreate(
+      tusSession,
+      video.length,
+      { task: task.id, kind: 'video', filename: 'choppy.mp4' },
+      server.baseUrl
+    )
+    const offsetNow = async () =>
+      Number((await tus(tusSession, 'HEAD', url)).headers.get('upload-offset'))
+
+    let offset = 0
+    for (const sendBytes of [1, 100_000, 6_000_000, 9_000_000, 3_000_000, 12_000_000]) {
+      const body = video.subarray(offset, Math.min(video.length, offset + 13_000_000))
+      await tusPatchCut(tusSession, url, offset, body, Math.min(sendBytes, body.length - 1))
+      const now = await offsetNow()
+      assert.isAtLeast(now, offset, `after cutting at ${sendBytes}`)
+      assert.isBelow(now, video.length)
+      offset = now
+    }
+    /* Cut connections keep what arrived: the cuts above moved the offset on. */
+    assert.isAbove(offset, 10_000_000)
+    const last = await tusPatch(tusSession, url, offset, video.subarray(offset))
+    assert.equal(last.status, 204, last.text)
+    const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
+    assert.isTrue((await s3.bytes(input.storageKey)).equals(video))
+    assert.deepEqual(await s3.keys(`uploads/${idOf(url)}`), [])
+    assert.deepEqual(await readdir(serverTmp), [])
   }).timeout(120_000)
 
   test('a refused file (text named .mp4, a truncated mp4) answers 4xx with the reason, leaves no object, keeps the previous input', async ({
