@@ -29,8 +29,8 @@ import { join } from 'node:path'
  *
  * It writes that service-account key file (`keyFile`) with its own
  * `token_uri`, so a client that asked for an OAuth token would show up in
- * `tokenRequests` instead of reaching Google. Switches: `failNextUploads`
- * (503 backendError) and `corruptNextUpload` (store other bytes, and
+ * `tokenRequests` instead of reaching Google. Switches: `failNextUploads`,
+ * `failNextChunks`, `failNextDeletes` (503 backendError) and `corruptNextUpload` (store other bytes, and
  * answer either truthfully or with the hashes of what was sent).
  */
 
@@ -128,6 +128,7 @@ export class FakeGcsServer {
   private publicKey = ''
   private uploadFailures = 0
   private chunkFailures = 0
+  private deleteFailures = 0
   private sessions = new Map<string, Session>()
   private corruption: Corruption | null = null
   private generationClock = BigInt(Date.now()) * 1000n
@@ -196,6 +197,11 @@ export class FakeGcsServer {
     this.chunkFailures = count
   }
 
+  /** The next `count` object deletes are answered 503 (nothing deleted). */
+  failNextDeletes(count: number) {
+    this.deleteFailures = count
+  }
+
   corruptNextUpload(corruption: Corruption) {
     this.corruption = corruption
   }
@@ -206,6 +212,7 @@ export class FakeGcsServer {
     this.signedRefusals.length = 0
     this.uploadFailures = 0
     this.chunkFailures = 0
+    this.deleteFailures = 0
     this.corruption = null
     this.sessions.clear()
   }
@@ -690,6 +697,14 @@ export class FakeGcsServer {
   }
 
   private remove(response: ServerResponse, name: string) {
+    if (this.deleteFailures > 0) {
+      this.deleteFailures--
+      return this.json(
+        response,
+        503,
+        jsonError(503, 'backendError', 'We encountered an internal error. Please try again.')
+      )
+    }
     if (!this.objects.delete(name)) return this.noObject(response, name)
     response.statusCode = 204
     response.end()

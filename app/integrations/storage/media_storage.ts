@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import app from '@adonisjs/core/services/app'
+import logger from '@adonisjs/core/services/logger'
 import drive from '@adonisjs/drive/services/main'
 import { FSDriver } from 'flydrive/drivers/fs'
 import { S3Driver } from 'flydrive/drivers/s3'
@@ -278,13 +279,16 @@ export class MediaStorage {
     if (!key) return
     try {
       await this.disk.delete(key)
-    } catch {
-      /* Already gone: deleting is idempotent. */
+    } catch (error) {
+      /* A missing object is no error on any disk: this one stays behind (logged, not fatal). */
+      logger.warn({ err: error, key }, 'stored file could not be deleted')
     }
   }
 
   async deletePrefix(prefix: string) {
-    await this.disk.deleteAll(prefix).catch(() => {})
+    await this.disk.deleteAll(prefix).catch((error) => {
+      logger.warn({ err: error, prefix }, 'stored files could not be deleted')
+    })
   }
 
   async removeLocal(path: string) {

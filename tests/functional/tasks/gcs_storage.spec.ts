@@ -439,4 +439,42 @@ test.group('DRIVE_DISK=gcs against a local fake of the GCS JSON API', (group) =>
       await worker.stop()
     }
   }).timeout(120_000)
+
+  test('a 503 on a delete is retried: deleting a task leaves none of its files in the bucket', async ({
+    assert,
+  }) => {
+    const user = await createUser({ password: PASSWORD })
+    const task = await taskService.create(user.id, { name: 'Gone', model: 'lipsync' })
+    const video = await readFile(await media('video.mp4'))
+    const audio = await readFile(await media('audio.mp3'))
+    const server = await startAppOn(gcs)
+    try {
+      const web = await logIn(server, user.email)
+      const csrf = await web.csrfToken(`/tasks/${task.id}`)
+      assert.equal(
+        (await putFile(web, csrf, `/tasks/${task.id}/inputs/video`, video, 'v.mp4')).status,
+        201
+      )
+      assert.equal(
+        (await putFile(web, csrf, `/tasks/${task.id}/inputs/audio`, audio, 'a.mp3')).status,
+        201
+      )
+      assert.lengthOf(gcs.keys(`tasks/${task.id}/`), 2)
+
+      gcs.failNextDeletes(1)
+      const removed = await web.submit(`/tasks/${task.id}`, `/tasks/${task.id}/delete`, {})
+      assert.equal(removed.status, 302)
+      assert.deepEqual(gcs.keys(`tasks/${task.id}/`), [])
+      const deletes = gcs.requests.filter((r) => r.method === 'DELETE')
+      assert.sameMembers(
+        deletes.map((r) => r.status),
+        [503, 204, 204]
+      )
+      /* Deletes run in parallel: the refused one was sent again and done. */
+      const done = deletes.filter((r) => r.status === 204).map((r) => r.path)
+      assert.include(done, deletes.find((r) => r.status === 503)!.path)
+    } finally {
+      await server.stop()
+    }
+  }).timeout(60_000)
 })
