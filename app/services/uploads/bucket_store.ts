@@ -249,6 +249,15 @@ export class BucketStore extends S3Store {
   }
 
   /**
+   * Expired uploads are swept from their rows (ResumableUploads.sweepExpired),
+   * not by listing the bucket's multipart uploads: the store's own listing
+   * would see prefixed keys and miss each upload's .info and .part.
+   */
+  async deleteExpired() {
+    return 0
+  }
+
+  /**
    * Deletes every object of the upload (whatever exists of them) and forgets
    * its metadata. One DeleteObject each (no body): stores that lack
    * DeleteObjects (GCS's XML API) or mangle its body still delete them.
