@@ -27,6 +27,13 @@ export const gcsOptions: StorageOptions = {
   retryOptions: { idempotencyStrategy: 0 as IdempotencyStrategy },
 }
 
+/*
+ * A read that gets no byte for this long while its reader waits is failed.
+ * The client (node-fetch 2 underneath) never notices a connection dropped
+ * mid-body: without this, a download or a worker's input copy would hang.
+ */
+export const gcsReadStallMs = (env.get('GCS_READ_STALL_SECONDS') ?? 30) * 1000
+
 let bucket: Promise<Bucket> | null = null
 
 /** The bucket for media storage's own calls, through one client per process (loaded on first use). */

@@ -50,6 +50,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   GCS_BUCKET: Env.schema.string.optional(),
   GCS_KEY: Env.schema.string.optional(),
   GCS_API_ENDPOINT: Env.schema.string.optional({ format: 'url', tld: false }),
+  GCS_READ_STALL_SECONDS: Env.schema.number.optional(),
 
   /* Internal admin API */
   ADMIN_TOKEN: Env.schema.string.optional(),

@@ -129,6 +129,7 @@ export class FakeGcsServer {
   private uploadFailures = 0
   private chunkFailures = 0
   private deleteFailures = 0
+  private cutReads = 0
   private sessions = new Map<string, Session>()
   private corruption: Corruption | null = null
   private generationClock = BigInt(Date.now()) * 1000n
@@ -197,6 +198,11 @@ export class FakeGcsServer {
     this.chunkFailures = count
   }
 
+  /** The next `count` media reads send half their bytes, then drop the connection. */
+  cutNextReads(count: number) {
+    this.cutReads = count
+  }
+
   /** The next `count` object deletes are answered 503 (nothing deleted). */
   failNextDeletes(count: number) {
     this.deleteFailures = count
@@ -213,6 +219,7 @@ export class FakeGcsServer {
     this.uploadFailures = 0
     this.chunkFailures = 0
     this.deleteFailures = 0
+    this.cutReads = 0
     this.corruption = null
     this.sessions.clear()
   }
@@ -692,6 +699,12 @@ export class FakeGcsServer {
     if (partial) response.setHeader('content-range', `bytes ${start}-${end}/${size}`)
     response.setHeader('content-length', String(slice.length))
     if (request.method === 'HEAD') return response.end()
+    if (this.cutReads > 0 && !('X-Goog-Signature' in entry.query)) {
+      this.cutReads--
+      entry.bytesSent = Math.floor(slice.length / 2)
+      response.write(slice.subarray(0, entry.bytesSent), () => response.socket?.destroy())
+      return
+    }
     entry.bytesSent = slice.length
     response.end(slice)
   }

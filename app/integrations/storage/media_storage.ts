@@ -17,8 +17,9 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { s3Bucket, s3Client } from '#config/s3'
-import { gcsBucket } from '#config/gcs'
+import { gcsBucket, gcsReadStallMs } from '#config/gcs'
 import { uuidv7 } from '#helpers/ids'
+import { guardStalls } from '#helpers/stall_guard'
 import {
   StoredFileMismatch,
   StoreUnavailable,
@@ -272,7 +273,8 @@ export class MediaStorage {
     }
     /* GCS: the client sends `Range` for start/end, so only those bytes leave the store. */
     const file = (await gcsBucket()).file(key)
-    return file.createReadStream(range ? { start: range.start, end: range.end } : {})
+    const stream = file.createReadStream(range ? { start: range.start, end: range.end } : {})
+    return guardStalls(stream, gcsReadStallMs, `GCS read of ${key}`)
   }
 
   async delete(key: string | null | undefined) {

@@ -477,4 +477,42 @@ test.group('DRIVE_DISK=gcs against a local fake of the GCS JSON API', (group) =>
       await server.stop()
     }
   }).timeout(60_000)
+
+  test('GCS dropping the connection mid-read aborts that download only; the app keeps serving', async ({
+    assert,
+  }) => {
+    const user = await createUser({ password: PASSWORD })
+    const task = await taskService.create(user.id, { name: 'Cut', model: 'restyle' })
+    const video = await readFile(await media('video.mp4'))
+    /* The client never notices the drop by itself: the stall guard fails the read after 1 s. */
+    const server = await startAppOn(gcs, { GCS_READ_STALL_SECONDS: '1' })
+    try {
+      const web = await logIn(server, user.email)
+      const csrf = await web.csrfToken(`/tasks/${task.id}`)
+      const put = await putFile(web, csrf, `/tasks/${task.id}/inputs/video`, video, 'v.mp4')
+      assert.equal(put.status, 201)
+      const path = `/tasks/${task.id}/inputs/video`
+
+      for (const range of [undefined, 'bytes=1000-40999']) {
+        gcs.cutNextReads(1)
+        const response = await web.request(path, range ? { headers: { range } } : {})
+        const expected = range ? 40_000 : video.length
+        assert.equal(response.headers.get('content-length'), String(expected))
+        /* The body ends early (an error, or fewer bytes than announced): never a silent short file. */
+        const body = await response.arrayBuffer().then(
+          (bytes) => bytes.byteLength,
+          () => -1
+        )
+        assert.notEqual(body, expected, range)
+      }
+      assert.isNull(server.child.exitCode)
+      const whole = await web.request(path)
+      assert.isTrue(Buffer.from(await whole.arrayBuffer()).equals(video))
+      const part = await web.request(path, { headers: { range: 'bytes=1000-40999' } })
+      assert.equal(part.status, 206)
+      assert.isTrue(Buffer.from(await part.arrayBuffer()).equals(video.subarray(1000, 41000)))
+    } finally {
+      await server.stop()
+    }
+  }).timeout(60_000)
 })
