@@ -38,7 +38,7 @@ export default class UploadsController {
     const webRequest = new NodeRequest({ req, res: response.response }) as unknown as Request
     let answer: Response
     try {
-      answer = await resumableUploads().handle(req, user.id, webRequest)
+      answer = await (await resumableUploads()).handle(req, user.id, webRequest)
     } finally {
       release()
     }

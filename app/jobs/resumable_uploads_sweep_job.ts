@@ -12,7 +12,7 @@ export class ResumableUploadsSweepJob implements WorkerJob {
   everyMs = 10 * 60 * 1000
 
   async tick() {
-    const removed = await resumableUploads().sweepExpired()
+    const removed = await (await resumableUploads()).sweepExpired()
     if (removed > 0) logger.info({ removed }, 'removed expired resumable uploads')
     /* A full batch may have left more behind: come back at once. */
     return { didWork: removed >= 200 }

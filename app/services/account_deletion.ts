@@ -66,6 +66,6 @@ export async function deleteAccount(user: User) {
     return tasks.map((task) => task.id)
   })
   for (const taskId of taskIds) await mediaStorage.deletePrefix(`tasks/${taskId}/`)
-  await resumableUploads().removeAllOf(user.id)
+  await (await resumableUploads()).removeAllOf(user.id)
   return User.findOrFail(user.id)
 }

@@ -50,7 +50,12 @@ type StoredObject = {
   bytes: Buffer
   contentType: string
   generation: string
+  metageneration: number
   created: Date
+  /** Custom metadata (the resource's `metadata`: string keys and values). */
+  custom: Record<string, string>
+  /** Set on composite objects (objects.compose): they have a crc32c and no md5Hash. */
+  componentCount?: number
   /** What the object resource reports; normally derived from `bytes`. */
   reported?: { size: number; md5: string; crc32c: string }
 }
@@ -58,6 +63,7 @@ type StoredObject = {
 type Session = {
   name: string
   contentType: string
+  custom: Record<string, string>
   /** X-Upload-Content-Length, when the client declared it. */
   declared: number | null
   bytes: Buffer
@@ -72,6 +78,9 @@ type Corruption = {
 }
 
 const MAX_BODY = 256 * 1024 * 1024
+/* objects.compose: at most 32 sources per request, 1024 components per composite object. */
+const MAX_COMPOSE_SOURCES = 32
+const MAX_COMPONENTS = 1024
 /* GCS persists resumable data in multiples of 256 KiB (except the last chunk). */
 const QUANTUM = 256 * 1024
 const SEVEN_DAYS = 7 * 24 * 60 * 60
@@ -105,6 +114,17 @@ function rfc3986(value: string) {
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`
   )
+}
+
+/** Custom metadata merged into `base`: values become strings, a null value removes its key. */
+function customMetadata(base: Record<string, string>, changes: unknown) {
+  const merged = { ...base }
+  if (!changes || typeof changes !== 'object') return merged
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete merged[key]
+    else merged[key] = typeof value === 'string' ? value : JSON.stringify(value)
+  }
+  return merged
 }
 
 function jsonError(code: number, reason: string, message: string) {
@@ -238,9 +258,26 @@ export class FakeGcsServer {
     this.objects.set(name, this.newObject(bytes, contentType))
   }
 
-  private newObject(bytes: Buffer, contentType: string): StoredObject {
+  /** The object resource as objects.get answers it (null when there is no such object). */
+  describe(name: string) {
+    const object = this.objects.get(name)
+    return object ? this.resource(name, object) : null
+  }
+
+  private newObject(
+    bytes: Buffer,
+    contentType: string,
+    custom: Record<string, string> = {}
+  ): StoredObject {
     this.generationClock += 1n
-    return { bytes, contentType, generation: String(this.generationClock), created: new Date() }
+    return {
+      bytes,
+      contentType,
+      generation: String(this.generationClock),
+      metageneration: 1,
+      created: new Date(),
+      custom,
+    }
   }
 
   private resource(name: string, object: StoredObject) {
@@ -249,6 +286,7 @@ export class FakeGcsServer {
       md5: md5(object.bytes),
       crc32c: crc32c(object.bytes),
     }
+    const composite = object.componentCount !== undefined
     const encoded = encodeURIComponent(name)
     const self = `${this.url}/storage/v1/b/${this.bucket}/o/${encoded}`
     const time = object.created.toISOString()
@@ -260,13 +298,15 @@ export class FakeGcsServer {
       name,
       bucket: this.bucket,
       generation: object.generation,
-      metageneration: '1',
+      metageneration: String(object.metageneration),
       contentType: object.contentType,
       storageClass: 'STANDARD',
       size: String(reported.size),
-      md5Hash: reported.md5,
+      /* GCS documents composite objects as having no MD5 hash, only a CRC32C. */
+      ...(composite ? { componentCount: object.componentCount } : { md5Hash: reported.md5 }),
       crc32c: reported.crc32c,
-      etag: Buffer.from(`${object.generation}01`, 'utf8').toString('base64'),
+      ...(Object.keys(object.custom).length ? { metadata: { ...object.custom } } : {}),
+      etag: Buffer.from(`${object.generation}0${object.metageneration}`, 'utf8').toString('base64'),
       timeCreated: time,
       updated: time,
       timeStorageClassUpdated: time,
@@ -313,6 +353,19 @@ export class FakeGcsServer {
       )
     }
 
+    const compose = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/compose$/.exec(path)
+    if (compose && request.method === 'POST') {
+      if (compose[1] !== this.bucket) return this.noBucket(response, compose[1])
+      return this.compose(request, response, decodeURIComponent(compose[2]), query)
+    }
+    const rewrite =
+      /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)\/rewriteTo\/b\/([^/]+)\/o\/([^/]+)$/.exec(path)
+    if (rewrite && request.method === 'POST') {
+      if (rewrite[1] !== this.bucket) return this.noBucket(response, rewrite[1])
+      if (rewrite[3] !== this.bucket) return this.noBucket(response, rewrite[3])
+      const [from, to] = [rewrite[2], rewrite[4]].map(decodeURIComponent)
+      return this.rewrite(request, response, from, to, query)
+    }
     const object = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(path)
     if (object) {
       if (object[1] !== this.bucket) return this.noBucket(response, object[1])
@@ -320,6 +373,7 @@ export class FakeGcsServer {
       if (request.method === 'GET' && query.alt === 'media')
         return this.media(request, response, entry, name)
       if (request.method === 'GET') return this.metadata(response, name)
+      if (request.method === 'PATCH') return this.patch(request, response, name, query)
       if (request.method === 'DELETE') return this.remove(response, name)
     }
     const list = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)
@@ -371,6 +425,7 @@ export class FakeGcsServer {
     let name = query.name
     let media: Buffer
     let contentType = 'application/octet-stream'
+    let custom: Record<string, string> = {}
     if (query.uploadType === 'multipart') {
       const parts = this.multipart(request.headers['content-type'] ?? '', body)
       if (!parts || parts.length !== 2) {
@@ -393,6 +448,7 @@ export class FakeGcsServer {
       if (typeof metadata.name === 'string') name = metadata.name
       if (typeof metadata.contentType === 'string') contentType = metadata.contentType
       else if (parts[1].contentType) contentType = parts[1].contentType
+      custom = customMetadata({}, metadata.metadata)
       media = parts[1].body
     } else if (query.uploadType === 'media') {
       media = body
@@ -416,16 +472,21 @@ export class FakeGcsServer {
         )
       )
     }
-    const { answer } = this.store(name, media, contentType)
+    const { answer } = this.store(name, media, contentType, custom)
     return this.json(response, 200, answer)
   }
 
   /** Keeps `media` under `name` (or what a corruption switch makes of it); returns the answer. */
-  private store(name: string, media: Buffer, contentType: string) {
+  private store(
+    name: string,
+    media: Buffer,
+    contentType: string,
+    custom: Record<string, string> = {}
+  ) {
     const corruption = this.corruption
     this.corruption = null
     const kept = corruption ? this.corrupt(media, corruption.change) : media
-    const stored = this.newObject(kept, contentType)
+    const stored = this.newObject(kept, contentType, custom)
     this.objects.set(name, stored)
     /* 'sent': the answer describes what was sent; later reads report what is kept. */
     const answer =
@@ -469,6 +530,7 @@ export class FakeGcsServer {
     this.sessions.set(id, {
       name,
       contentType: String(request.headers['x-upload-content-type'] ?? 'application/octet-stream'),
+      custom: customMetadata({}, metadata.metadata),
       declared,
       bytes: Buffer.alloc(0),
       finished: null,
@@ -596,7 +658,7 @@ export class FakeGcsServer {
         jsonError(400, 'invalid', 'Provided CRC32C or MD5 does not match the data received.')
       )
     }
-    const { stored, answer } = this.store(session.name, bytes, session.contentType)
+    const { stored, answer } = this.store(session.name, bytes, session.contentType, session.custom)
     session.finished = stored
     return this.json(response, 200, answer)
   }
@@ -633,6 +695,173 @@ export class FakeGcsServer {
     return parts
   }
 
+  /** A JSON request body (null = not JSON). */
+  private async jsonBody(request: IncomingMessage) {
+    const body = (await this.readBody(request)) ?? Buffer.alloc(0)
+    try {
+      const parsed = body.length ? JSON.parse(body.toString('utf8')) : {}
+      return parsed && typeof parsed === 'object' ? (parsed as Record<string, any>) : null
+    } catch {
+      return null
+    }
+  }
+
+  /** `ifGenerationMatch` / `ifMetagenerationMatch` of a request against `object` (0 = must not exist). */
+  private preconditionFails(object: StoredObject | undefined, query: Record<string, string>) {
+    const generation = query.ifGenerationMatch
+    if (generation !== undefined) {
+      if (generation === '0' ? object !== undefined : object?.generation !== generation) return true
+    }
+    const metageneration = query.ifMetagenerationMatch
+    return metageneration !== undefined && String(object?.metageneration) !== metageneration
+  }
+
+  private conditionNotMet(response: ServerResponse) {
+    return this.json(
+      response,
+      412,
+      jsonError(
+        412,
+        'conditionNotMet',
+        'At least one of the pre-conditions you specified did not hold.'
+      )
+    )
+  }
+
+  /**
+   * objects.patch: updates the given fields of the resource. Custom
+   * `metadata` keys are merged, a key set to null is removed; the
+   * generation stays, the metageneration goes up.
+   */
+  private async patch(
+    request: IncomingMessage,
+    response: ServerResponse,
+    name: string,
+    query: Record<string, string>
+  ) {
+    const body = await this.jsonBody(request)
+    if (!body) return this.json(response, 400, jsonError(400, 'parseError', 'Parse Error'))
+    const object = this.objects.get(name)
+    if (!object) return this.noObject(response, name)
+    if (this.preconditionFails(object, query)) return this.conditionNotMet(response)
+    if (typeof body.contentType === 'string') object.contentType = body.contentType
+    if ('metadata' in body) {
+      object.custom = body.metadata === null ? {} : customMetadata(object.custom, body.metadata)
+    }
+    object.metageneration += 1
+    return this.json(response, 200, this.resource(name, object))
+  }
+
+  /**
+   * objects.compose: the sources (1 to 32, this bucket, each at its
+   * `generation` when given, else 404) concatenated in order into the
+   * destination named in the path. The result is a composite object:
+   * componentCount = the sum of the sources' (a plain object counts 1, at
+   * most 1024), crc32c of the composed bytes, no md5Hash; its properties
+   * (contentType, custom metadata) come from the request's `destination`,
+   * not from the sources. `ifGenerationMatch` guards the destination.
+   */
+  private async compose(
+    request: IncomingMessage,
+    response: ServerResponse,
+    destination: string,
+    query: Record<string, string>
+  ) {
+    const body = await this.jsonBody(request)
+    if (!body) return this.json(response, 400, jsonError(400, 'parseError', 'Parse Error'))
+    const sources = body.sourceObjects
+    if (!Array.isArray(sources) || sources.length === 0) {
+      return this.json(response, 400, jsonError(400, 'required', 'Required'))
+    }
+    if (sources.length > MAX_COMPOSE_SOURCES) {
+      return this.json(
+        response,
+        400,
+        jsonError(
+          400,
+          'invalid',
+          `The number of source objects provided (${sources.length}) exceeds the maximum (${MAX_COMPOSE_SOURCES}).`
+        )
+      )
+    }
+    const parts: StoredObject[] = []
+    for (const source of sources as {
+      name?: unknown
+      generation?: unknown
+      objectPreconditions?: { ifGenerationMatch?: unknown }
+    }[]) {
+      if (typeof source?.name !== 'string')
+        return this.json(response, 400, jsonError(400, 'required', 'Required'))
+      const object = this.objects.get(source.name)
+      const wanted = source.generation ?? source.objectPreconditions?.ifGenerationMatch
+      if (!object || (wanted !== undefined && String(wanted) !== object.generation)) {
+        return this.noObject(response, source.name)
+      }
+      parts.push(object)
+    }
+    const components = parts.reduce((sum, part) => sum + (part.componentCount ?? 1), 0)
+    if (components > MAX_COMPONENTS) {
+      return this.json(
+        response,
+        400,
+        jsonError(
+          400,
+          'invalid',
+          `The number of components in the composite object (${components}) exceeds the maximum (${MAX_COMPONENTS}).`
+        )
+      )
+    }
+    if (this.preconditionFails(this.objects.get(destination), query)) {
+      return this.conditionNotMet(response)
+    }
+    const target = (body.destination ?? {}) as { contentType?: unknown; metadata?: unknown }
+    const composed = this.newObject(
+      Buffer.concat(parts.map((part) => part.bytes)),
+      typeof target.contentType === 'string' ? target.contentType : 'application/octet-stream',
+      customMetadata({}, target.metadata)
+    )
+    composed.componentCount = components
+    this.objects.set(destination, composed)
+    return this.json(response, 200, this.resource(destination, composed))
+  }
+
+  /**
+   * objects.rewrite within this bucket, done in one call (`done: true`, no
+   * rewriteToken). The copy keeps the source's properties unless the body
+   * names them; a composite source is copied as a composite (its
+   * componentCount, no md5Hash), the conservative reading of the docs.
+   */
+  private async rewrite(
+    request: IncomingMessage,
+    response: ServerResponse,
+    from: string,
+    to: string,
+    query: Record<string, string>
+  ) {
+    const body = await this.jsonBody(request)
+    if (!body) return this.json(response, 400, jsonError(400, 'parseError', 'Parse Error'))
+    const source = this.objects.get(from)
+    if (!source || (query.sourceGeneration && query.sourceGeneration !== source.generation)) {
+      return this.noObject(response, from)
+    }
+    if (this.preconditionFails(this.objects.get(to), query)) return this.conditionNotMet(response)
+    const copy = this.newObject(
+      Buffer.from(source.bytes),
+      typeof body.contentType === 'string' ? body.contentType : source.contentType,
+      'metadata' in body ? customMetadata({}, body.metadata) : { ...source.custom }
+    )
+    copy.componentCount = source.componentCount
+    this.objects.set(to, copy)
+    const size = String(copy.bytes.length)
+    return this.json(response, 200, {
+      kind: 'storage#rewriteResponse',
+      totalBytesRewritten: size,
+      objectSize: size,
+      done: true,
+      resource: this.resource(to, copy),
+    })
+  }
+
   private metadata(response: ServerResponse, name: string) {
     const object = this.objects.get(name)
     if (!object) return this.noObject(response, name)
@@ -649,10 +878,15 @@ export class FakeGcsServer {
     if (!object) return this.noObject(response, name)
     const resource = this.resource(name, object)
     response.setHeader('x-goog-generation', object.generation)
-    response.setHeader('x-goog-metageneration', '1')
+    response.setHeader('x-goog-metageneration', resource.metageneration)
     response.setHeader('x-goog-stored-content-encoding', 'identity')
     response.setHeader('x-goog-stored-content-length', resource.size)
-    response.setHeader('x-goog-hash', `crc32c=${resource.crc32c},md5=${resource.md5Hash}`)
+    response.setHeader(
+      'x-goog-hash',
+      'md5Hash' in resource
+        ? `crc32c=${resource.crc32c},md5=${resource.md5Hash}`
+        : `crc32c=${resource.crc32c}`
+    )
     response.setHeader('etag', resource.etag)
     return this.sendBytes(request, response, entry, object, () =>
       this.json(

@@ -181,13 +181,14 @@ export class MediaStorage {
   }
 
   /**
-   * Copies `from` to `to` within the bucket (S3 CopyObject: no byte passes
+   * Copies `from` to `to` within the bucket (S3 CopyObject, GCS rewrite: no byte passes
    * through this process), then checks the copy: its size must be `size`,
    * and its ETag the source's when the store kept the same kind of ETag (a
    * copy of a multipart object may get a plain MD5 one). A mismatch deletes
    * the copy and throws StoredFileMismatch.
    */
   async copy(from: string, to: string, size: number) {
+    if (this.isGcs) return this.copyGcs(from, to, size)
     if (!this.isS3) {
       await this.disk.copy(from, to)
       return
@@ -208,6 +209,31 @@ export class MediaStorage {
       problem = `expected ${size} bytes, source has ${source.ContentLength}, copy has ${copy.ContentLength}`
     } else if (multipart(source.ETag) === multipart(copy.ETag) && source.ETag !== copy.ETag) {
       problem = `source ETag ${source.ETag}, copy ETag ${copy.ETag}`
+    }
+    if (problem) {
+      await this.delete(to)
+      throw new StoredFileMismatch(to, problem)
+    }
+  }
+
+  /**
+   * GCS: objects.rewrite within the bucket, then the copy checked against
+   * the source: size `size` and the same CRC32C (every GCS object has one;
+   * a composed object, such as a finished resumable upload, has no MD5),
+   * and the same MD5 where both have one.
+   */
+  private async copyGcs(from: string, to: string, size: number) {
+    const bucket = await gcsBucket()
+    const [source] = await bucket.file(from).getMetadata()
+    await bucket.file(from).copy(bucket.file(to))
+    const [copy] = await bucket.file(to).getMetadata()
+    let problem: string | null = null
+    if (Number(source.size) !== size || Number(copy.size) !== size) {
+      problem = `expected ${size} bytes, source has ${source.size}, copy has ${copy.size}`
+    } else if (!copy.crc32c || copy.crc32c !== source.crc32c) {
+      problem = `source crc32c ${source.crc32c}, copy crc32c ${copy.crc32c}`
+    } else if (source.md5Hash && copy.md5Hash && source.md5Hash !== copy.md5Hash) {
+      problem = `source MD5 ${source.md5Hash}, copy MD5 ${copy.md5Hash}`
     }
     if (problem) {
       await this.delete(to)

@@ -13,6 +13,7 @@ import mediaStorage from '#integrations/storage/media_storage'
 import {
   BucketBackend,
   FileBackend,
+  GcsBackend,
   UPLOAD_EXPIRY_MS,
   type TusBackend,
 } from '#services/uploads/tus_backends'
@@ -228,13 +229,26 @@ export class ResumableUploads {
   }
 }
 
-let instance: ResumableUploads | null = null
+let instance: Promise<ResumableUploads> | null = null
+
+async function backendForDisk(): Promise<TusBackend> {
+  if (mediaStorage.isS3) return new BucketBackend()
+  if (mediaStorage.isGcs) return GcsBackend.create()
+  return new FileBackend()
+}
 
 /**
  * One tus server per process (its locks are in memory: uploads must reach
- * one process). The bytes go into the bucket on DRIVE_DISK=s3, else to disk.
+ * one process). The bytes go into the bucket on DRIVE_DISK=s3 and gcs,
+ * else to disk.
  */
 export function resumableUploads() {
-  instance ??= new ResumableUploads(mediaStorage.isS3 ? new BucketBackend() : new FileBackend())
+  instance ??= backendForDisk().then(
+    (backend) => new ResumableUploads(backend),
+    (error) => {
+      instance = null
+      throw error
+    }
+  )
   return instance
 }

@@ -13,6 +13,8 @@ import type TaskInput from '#models/task_input'
 import uploadService from '#services/tasks/upload_service'
 import { s3Bucket, s3ClientConfig } from '#config/s3'
 import { BucketStore } from '#services/uploads/bucket_store'
+import { GcsUploadStore } from '#services/uploads/gcs_store'
+import { gcsBucket } from '#config/gcs'
 import ResumableUpload from '#models/resumable_upload'
 import logger from '@adonisjs/core/services/logger'
 
@@ -107,6 +109,53 @@ export class BucketBackend implements TusBackend {
     } finally {
       /* The answer stands either way; a lifecycle rule on uploads/ catches what is left. */
       await this.store.purge(upload.id).catch((error) => {
+        logger.error({ err: error, id: upload.id }, 'finished tus upload objects not deleted')
+      })
+    }
+  }
+
+  release(id: string) {
+    this.store.finished.delete(id)
+  }
+
+  remove(id: string) {
+    return this.store.remove(id)
+  }
+}
+
+/**
+ * DRIVE_DISK=gcs: the bytes go straight into the bucket (@tus/gcs-store,
+ * see gcs_store.ts): each PATCH streams into a patch object that is
+ * composed onto the upload's object, so nothing of the file touches the
+ * app's disk. Completion is the S3 one: the checks read the object where it
+ * is (a ranged read, ffprobe through a V4 signed URL) and an accepted file
+ * is copied within the bucket to the input's key.
+ */
+export class GcsBackend implements TusBackend {
+  readonly store: GcsUploadStore
+
+  constructor(bucket: Awaited<ReturnType<typeof gcsBucket>>) {
+    this.store = new GcsUploadStore(bucket, UPLOAD_EXPIRY_MS, async (id) => {
+      await ResumableUpload.query().where('id', id).delete()
+    })
+  }
+
+  /** The backend over the app's bucket (the client is loaded on first use). */
+  static async create() {
+    return new GcsBackend(await gcsBucket())
+  }
+
+  async complete(upload: FinishedUpload) {
+    const finished = await this.store.storedUpload(upload.id)
+    this.store.finished.set(upload.id, finished)
+    try {
+      const task = await Task.findOrFail(upload.taskId)
+      const key = this.store.objectKey(upload.id)
+      const stored = await uploadService.stageObject(upload.kind, key, upload.fileName)
+      return await uploadService.acceptObject(task, upload.kind, stored)
+    } finally {
+      /* The answer stands either way; a lifecycle rule on uploads/ catches what is left. */
+      await this.store.remove(upload.id).catch((error) => {
         logger.error({ err: error, id: upload.id }, 'finished tus upload objects not deleted')
       })
     }

@@ -1,8 +1,7 @@
 import { test } from '@japa/runner'
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import {
   CompleteMultipartUploadCommand,
@@ -30,15 +29,9 @@ import {
   WebClient,
   type AppProcess,
 } from '#tests/helpers/app_process'
-import {
-  tus,
-  tusCreate,
-  tusMetadata,
-  tusPatch,
-  tusPatchCut,
-  type TusSession,
-} from '#tests/helpers/tus'
+import { tus, tusCreate, tusMetadata, tusPatch, tusPatchCut } from '#tests/helpers/tus'
 import { waitForRun } from '#tests/functional/tasks/helpers'
+import { idOf, PASSWORD, tusSessionOn, watchDisk } from '#tests/helpers/tus_bucket'
 
 /*
  * Resumable uploads on DRIVE_DISK=s3, the production path: the app runs as
@@ -48,17 +41,6 @@ import { waitForRun } from '#tests/functional/tasks/helpers'
  * ffprobe through a presigned URL); nothing of the file rests on the app's
  * disk but one part buffer in its temp folder.
  */
-const PASSWORD = 'correct horse battery'
-
-async function session(server: AppProcess, email: string, taskId: string): Promise<TusSession> {
-  const web = new WebClient(server)
-  const login = await web.submit('/login', '/login', { email, password: PASSWORD })
-  if (login.headers.get('location') !== '/tasks') throw new Error('login failed')
-  return { cookie: web.cookieHeader(), csrf: await web.csrfToken(`/tasks/${taskId}`) }
-}
-
-const idOf = (url: string) => url.split('/').pop()!
-
 /** The S3 multipart upload id behind a tus upload (kept in its .info object's metadata). */
 async function multipartIdOf(s3: FakeS3Server, id: string) {
   const info = await s3
@@ -75,42 +57,6 @@ async function listParts(s3: FakeS3Server, id: string, uploadId: string) {
     return listed.Parts ?? []
   } catch (error) {
     return (error as Error).name
-  }
-}
-
-/**
- * Watches the app's disk while an upload runs: the largest file seen in the
- * server's temp folder (where the store buffers a part) and anything under
- * the app's tmp/uploads (the local tus folder, unused on S3).
- */
-function watchDisk(serverTmp: string) {
-  let largest = 0
-  let local: string[] = []
-  let stopped = false
-  const sample = async () => {
-    for (const name of await readdir(serverTmp).catch(() => [] as string[])) {
-      const size = await stat(join(serverTmp, name)).then(
-        (info) => (info.isFile() ? info.size : 0),
-        () => 0
-      )
-      largest = Math.max(largest, size)
-    }
-    const inTmpUploads = await readdir(app.tmpPath('uploads')).catch(() => [] as string[])
-    if (inTmpUploads.length) local = inTmpUploads
-  }
-  const loop = (async () => {
-    while (!stopped) {
-      await sample()
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-  })()
-  return {
-    async stop() {
-      stopped = true
-      await loop
-      await sample()
-      return { largest, local }
-    },
   }
 }
 
@@ -141,7 +87,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
     const task = await taskService.create(user.id, { name: 'Big', model: 'restyle' })
     const video = await readFile(await media('video-large.mp4'))
     assert.isAbove(video.length, 2 * PART_SIZE + MIN_PART_SIZE)
-    const tusSession = await session(server, user.email, task.id)
+    const tusSession = await tusSessionOn(server, user.email, task.id)
     const disk = watchDisk(serverTmp)
 
     const url = await tusCreate(
@@ -206,7 +152,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
     const user = await createUser({ password: PASSWORD })
     const task = await taskService.create(user.id, { name: 'Choppy', model: 'restyle' })
     const video = await readFile(await media('video-large.mp4'))
-    const tusSession = await session(server, user.email, task.id)
+    const tusSession = await tusSessionOn(server, user.email, task.id)
     const url = await tusCreate(
       tusSession,
       video.length,
@@ -240,7 +186,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
   }) => {
     const user = await createUser({ password: PASSWORD })
     const task = await taskService.create(user.id, { name: 'Refused', model: 'restyle' })
-    const tusSession = await session(server, user.email, task.id)
+    const tusSession = await tusSessionOn(server, user.email, task.id)
     const video = await readFile(await media('video.mp4'))
     const meta = (filename: string) => ({ task: task.id, kind: 'video', filename })
 
@@ -277,7 +223,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
   }) => {
     const user = await createUser({ password: PASSWORD })
     const task = await taskService.create(user.id, { name: 'One request', model: 'restyle' })
-    const tusSession = await session(server, user.email, task.id)
+    const tusSession = await tusSessionOn(server, user.email, task.id)
     const video = await readFile(await media('video.mp4'))
 
     const options = await tus(tusSession, 'OPTIONS', server.url('/uploads'))
@@ -309,7 +255,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
   }) => {
     const user = await createUser({ password: PASSWORD })
     const task = await taskService.create(user.id, { name: 'Cancelled', model: 'restyle' })
-    const tusSession = await session(server, user.email, task.id)
+    const tusSession = await tusSessionOn(server, user.email, task.id)
     const video = await readFile(await media('video-large.mp4'))
     const url = await tusCreate(
       tusSession,
@@ -341,7 +287,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
     const user = await createUser({ password: PASSWORD, balance: 5000 })
     const task = await taskService.create(user.id, { name: 'Rendered', model: 'restyle' })
     const other = await taskService.create(user.id, { name: 'Other', model: 'restyle' })
-    const tusSession = await session(server, user.email, task.id)
+    const tusSession = await tusSessionOn(server, user.email, task.id)
     const video = await readFile(await media('video.mp4'))
 
     const done = await tusCreate(
@@ -435,7 +381,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
   }) => {
     const user = await createUser({ password: PASSWORD })
     const task = await taskService.create(user.id, { name: 'Crashed', model: 'restyle' })
-    const tusSession = await session(server, user.email, task.id)
+    const tusSession = await tusSessionOn(server, user.email, task.id)
     const video = await readFile(await media('video.mp4'))
     const client = s3.client()
 
@@ -502,7 +448,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
       env: s3.appEnv({ S3_CHECKSUMS: 'when_supported', LOG_LEVEL: 'fatal' }),
     })
     try {
-      const tusSession = await session(framing, user.email, task.id)
+      const tusSession = await tusSessionOn(framing, user.email, task.id)
       const url = await tusCreate(
         tusSession,
         video.length,
