@@ -371,6 +371,61 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=gcs', (group) => {
     assert.equal((await tus(session, 'HEAD', url)).status, 404)
   }).timeout(60_000)
 
+  test('an upload at the 1024 components GCS allows refuses the next PATCH with 409 and a message; DELETE still cleans up', async ({
+    assert,
+  }) => {
+    const user = await createUser({ password: PASSWORD })
+    const task = await taskService.create(user.id, { name: 'Resumed often', model: 'restyle' })
+    const session = await tusSessionOn(server, user.email, task.id)
+    const video = await readFile(await media('video.mp4'))
+    const url = await tusCreate(
+      session,
+      video.length,
+      { task: task.id, kind: 'video', filename: 'often.mp4' },
+      server.baseUrl
+    )
+    const key = `uploads/${idOf(url)}`
+    assert.equal((await tusPatch(session, url, 0, video.subarray(0, 1))).status, 204)
+    assert.equal((gcs.describe(key) as { componentCount?: number }).componentCount, 2)
+
+    /* 1022 more components (what ~1000 resumed PATCHes leave), through GCS's own calls. */
+    const bucket = new Storage({ apiEndpoint: gcs.url, keyFilename: gcs.keyFile }).bucket(
+      gcs.bucket
+    )
+    const [meta] = await bucket.file(key).getMetadata()
+    await bucket.file('scratch/x').save(Buffer.from('x'), { resumable: false })
+    await bucket.combine(
+      Array.from({ length: 32 }, () => 'scratch/x'),
+      'scratch/c32'
+    )
+    await bucket.combine(
+      Array.from({ length: 30 }, () => 'scratch/x'),
+      'scratch/c30'
+    )
+    /* 31 × 32 + 30 = 1022 components in 32 sources (compose takes at most 32). */
+    await bucket.combine(
+      [...Array.from({ length: 31 }, () => 'scratch/c32'), 'scratch/c30'],
+      'scratch/c1022'
+    )
+    await bucket.combine([key, 'scratch/c1022'], key)
+    await bucket.file(key).setMetadata({ metadata: meta.metadata })
+    await bucket.deleteFiles({ prefix: 'scratch/' })
+    const stored = gcs.describe(key) as { componentCount?: number; size: string }
+    assert.equal(stored.componentCount, 1024)
+    const offset = Number(stored.size)
+    assert.equal(await offsetOf(session, url), offset)
+
+    const refused = await tusPatch(session, url, offset, video.subarray(offset))
+    assert.equal(refused.status, 409, refused.text)
+    assert.match(refused.json().error.message, /interrupted too many times/)
+    assert.equal(await offsetOf(session, url), offset)
+    assert.deepEqual(gcs.keys('uploads/'), [key])
+
+    assert.equal((await tus(session, 'DELETE', url)).status, 204)
+    assert.deepEqual(gcs.keys('uploads/'), [])
+    assert.deepEqual(gcs.keys('scratch/'), [])
+  }).timeout(60_000)
+
   test('a store that keeps other bytes than were sent fails the PATCH with 502 and keeps nothing', async ({
     assert,
   }) => {
