@@ -58,6 +58,8 @@ type StoredObject = {
   componentCount?: number
   /** What the object resource reports; normally derived from `bytes`. */
   reported?: { size: number; md5: string; crc32c: string }
+  /** The hashes of `bytes`, once computed. */
+  hashes?: { size: number; md5: string; crc32c: string }
 }
 
 type Session = {
@@ -281,11 +283,13 @@ export class FakeGcsServer {
   }
 
   private resource(name: string, object: StoredObject) {
-    const reported = object.reported ?? {
+    /* An object's bytes never change: its hashes are computed once (a 200 MB object is read often). */
+    object.hashes ??= {
       size: object.bytes.length,
       md5: md5(object.bytes),
       crc32c: crc32c(object.bytes),
     }
+    const reported = object.reported ?? object.hashes
     const composite = object.componentCount !== undefined
     const encoded = encodeURIComponent(name)
     const self = `${this.url}/storage/v1/b/${this.bucket}/o/${encoded}`

@@ -30,7 +30,7 @@ import {
  *   - the check: a composite object has no md5Hash, only crc32c. Each PATCH
  *     extends the CRC32C GCS reported for the object before it with the
  *     bytes sent, and the composed object must have that CRC32C and the
- *     offset as its size (the client checks the patch upload itself, too).
+ *     offset as its size (so the patch upload needs no check of its own).
  *     A mismatch removes the whole upload: 502 storage_mismatch;
  *   - single-request uploads (no resumable session: a PATCH body cannot be
  *     replayed, and one request keeps no chunk in memory);
@@ -61,12 +61,6 @@ function prefixedBucket(bucket: Bucket): Bucket {
 
 function isMissing(error: unknown) {
   return (error as { code?: unknown } | null)?.code === 404
-}
-
-/** The client's own check of an upload failed (the CRC32C GCS reports differs). */
-function isUploadMismatch(error: unknown) {
-  const code = (error as { code?: unknown } | null)?.code
-  return code === 'FILE_NO_UPLOAD' || code === 'FILE_NO_UPLOAD_DELETE'
 }
 
 type Custom = Record<string, string | number | boolean | null>
@@ -218,20 +212,13 @@ export class GcsUploadStore extends GCSStore {
         counter,
         patch.createWriteStream({
           resumable: false,
+          /* The composed object's CRC32C (below) covers the patch's bytes: one CRC pass, not two. */
+          validation: false,
           metadata: { contentType: 'application/octet-stream' },
         })
       )
     } catch (error) {
       await patch.delete({ ignoreNotFound: true }).catch(() => {})
-      if (isUploadMismatch(error)) {
-        return this.drop(
-          id,
-          new StoredFileMismatch(
-            patch.name,
-            `the store's checksum differs (${(error as { code: string }).code})`
-          )
-        )
-      }
       /* The client's body failed: nobody to answer. GCS failed: the client may resend. */
       if (readable.errored) throw ERRORS.FILE_WRITE_ERROR
       logger.error({ err: error, id }, 'tus PATCH not stored in GCS')
@@ -242,17 +229,22 @@ export class GcsUploadStore extends GCSStore {
       return offset
     }
 
+    const expected = offset + written
     let composed: FileMetadata
     try {
       const [patchMeta] = await patch.getMetadata()
       composed = await this.compose(this.bucket.file(id), meta, patch, patchMeta)
     } catch (error) {
-      logger.error({ err: error, id }, 'tus PATCH not composed in GCS')
-      throw new StorageUnavailableException()
+      /* A compose retried after its answer was lost meets its own precondition (412). */
+      const now = await this.stored(id).catch(() => null)
+      if (!now || now.generation === meta.generation || Number(now.size) !== expected) {
+        logger.error({ err: error, id }, 'tus PATCH not composed in GCS')
+        throw new StorageUnavailableException()
+      }
+      composed = now
     } finally {
       await patch.delete({ ignoreNotFound: true }).catch(() => {})
     }
-    const expected = offset + written
     if (Number(composed.size) !== expected || composed.crc32c !== crc.toString()) {
       return this.drop(
         id,

@@ -434,10 +434,11 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=gcs', (group) => {
     const video = await readFile(await media('video.mp4'))
     const session = await tusSessionOn(server, user.email, task.id)
     const cases = [
-      /* A truthful answer: the client's CRC32C check of the patch upload sees it. */
+      /* The patch stored with a byte flipped: the composed object's CRC32C differs... */
       { change: 'flip', answer: 'stored' },
-      /* A store that lies about the patch: the composed object's CRC32C differs. */
+      /* ...also when the store answered the patch upload with the hashes of what was sent; */
       { change: 'flip', answer: 'sent' },
+      /* a truncated patch: the composed object's size differs. */
       { change: 'truncate', answer: 'sent' },
     ] as const
     for (const corruption of cases) {
