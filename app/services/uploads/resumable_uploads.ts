@@ -97,6 +97,7 @@ export class ResumableUploads {
     this.server = new Server({
       path: '/uploads',
       datastore: backend.store,
+      ...(backend.locker ? { locker: backend.locker } : {}),
       relativeLocation: true,
       /* Only our own routes reach the handler; no cross-origin callers. */
       allowedOrigins: [],
