@@ -10,6 +10,7 @@ import uploadService, { maxBytesFor, tooLargeMessage } from '#services/tasks/upl
 import { uuidv7 } from '#helpers/ids'
 import { sqlTime } from '#helpers/sql_time'
 import mediaStorage from '#integrations/storage/media_storage'
+import { WaitingLocker } from '#services/uploads/waiting_locker'
 import {
   BucketBackend,
   FileBackend,
@@ -97,7 +98,12 @@ export class ResumableUploads {
     this.server = new Server({
       path: '/uploads',
       datastore: backend.store,
-      ...(backend.locker ? { locker: backend.locker } : {}),
+      /*
+       * A cut PATCH holds its upload's lock until what arrived is stored (a
+       * part or a compose on a bucket): the client's next request waits for
+       * it instead of @tus/server's MemoryLocker polling on every tick.
+       */
+      locker: new WaitingLocker(),
       relativeLocation: true,
       /* Only our own routes reach the handler; no cross-origin callers. */
       allowedOrigins: [],

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { FileStore } from '@tus/file-store'
-import { ERRORS, type DataStore, type Locker, type Upload } from '@tus/server'
+import { ERRORS, type DataStore, type Upload } from '@tus/server'
 import { collectYoungGeneration } from '#services/tasks/young_gc'
 import type { InputKind } from '#config/models'
 import mediaStorage from '#integrations/storage/media_storage'
@@ -14,7 +14,6 @@ import uploadService from '#services/tasks/upload_service'
 import { s3Bucket, s3ClientConfig } from '#config/s3'
 import { BucketStore } from '#services/uploads/bucket_store'
 import { GcsUploadStore } from '#services/uploads/gcs_store'
-import { WaitingLocker } from '#services/uploads/waiting_locker'
 import { gcsBucket } from '#config/gcs'
 import ResumableUpload from '#models/resumable_upload'
 import logger from '@adonisjs/core/services/logger'
@@ -35,8 +34,6 @@ export type FinishedUpload = { id: string; taskId: string; kind: InputKind; file
  */
 export interface TusBackend {
   store: DataStore
-  /** The per-upload lock, when not @tus/server's default MemoryLocker. */
-  locker?: Locker
   /** Runs the usual checks and makes the file the task's input; throws a DomainException when refused. */
   complete(upload: FinishedUpload): Promise<TaskInput>
   /** Deletes an unfinished upload's bytes and bookkeeping (terminated or swept). */
@@ -136,8 +133,6 @@ export class BucketBackend implements TusBackend {
  */
 export class GcsBackend implements TusBackend {
   readonly store: GcsUploadStore
-  /* A cut PATCH holds the lock until its patch is composed: the next request waits, not spins. */
-  readonly locker = new WaitingLocker()
 
   constructor(bucket: Awaited<ReturnType<typeof gcsBucket>>) {
     this.store = new GcsUploadStore(bucket, UPLOAD_EXPIRY_MS, async (id) => {
