@@ -16,7 +16,7 @@ import TaskInput from '#models/task_input'
 import { uuidv7 } from '#helpers/ids'
 import { formatBytes } from '#helpers/formatting'
 import mediaStorage from '#integrations/storage/media_storage'
-import { collectYoungGeneration } from '#services/tasks/young_gc'
+import { youngGcMeter } from '#services/tasks/young_gc'
 import {
   localSource,
   probeMedia,
@@ -87,8 +87,6 @@ export function displayName(clientName: string | undefined, fallback: string) {
 
 /* Write buffer of the staging file: few large writes, bounded memory per upload. */
 const WRITE_BUFFER = 2 * 1024 * 1024
-/* Bytes between two young-generation GCs (see young_gc.ts): written chunks die young. */
-const YOUNG_GC_EVERY = 8 * 1024 * 1024
 
 /**
  * True when a body stream can no longer deliver its end: destroyed or
@@ -111,7 +109,7 @@ function receive(kind: InputKind, source: Readable, clientName: string): Promise
   let path: string | null = null
   let file: WriteStream | null = null
   let size = 0
-  let nextGc = YOUNG_GC_EVERY
+  const collectGarbage = youngGcMeter()
   let head: Buffer[] | null = []
   let headLength = 0
   let sniffing: Promise<Sniffed> | null = null
@@ -144,10 +142,7 @@ function receive(kind: InputKind, source: Readable, clientName: string): Promise
     const count = (chunk: Buffer) => {
       size += chunk.length
       if (size > maxBytes) return fail(new UploadRejectedException(tooLargeMessage(kind), 413))
-      if (size >= nextGc) {
-        nextGc += YOUNG_GC_EVERY
-        collectYoungGeneration()
-      }
+      collectGarbage(chunk.length)
       if (head) {
         head.push(chunk)
         headLength += chunk.length

@@ -1,3 +1,5 @@
+import { Transform } from 'node:stream'
+
 type GcFunction = (options: { type: 'minor' | 'major' }) => void
 
 /* Present only when Node runs with --expose-gc (how `npm start` and the container start the server). */
@@ -18,4 +20,31 @@ const gc = (globalThis as { gc?: GcFunction }).gc
  */
 export function collectYoungGeneration() {
   gc?.({ type: 'minor' })
+}
+
+/* Bytes of an upload body between two young-generation GCs: written chunks die young. */
+const YOUNG_GC_EVERY = 8 * 1024 * 1024
+
+/** Call with each chunk's length while a body streams: collects the young generation every 8 MB. */
+export function youngGcMeter() {
+  let seen = 0
+  let next = YOUNG_GC_EVERY
+  return (bytes: number) => {
+    seen += bytes
+    if (seen < next) return
+    next += YOUNG_GC_EVERY
+    collectYoungGeneration()
+  }
+}
+
+/** A pass-through for an upload body: `onChunk` sees each chunk, with the meter above. */
+export function youngGcPassThrough(onChunk: (chunk: Buffer) => void = () => {}) {
+  const meter = youngGcMeter()
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onChunk(chunk)
+      meter(chunk.length)
+      callback(null, chunk)
+    },
+  })
 }

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, type ReadStream } from 'node:fs'
-import { Transform, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { S3Store, type MetadataValue } from '@tus/s3-store'
 import type { Upload } from '@tus/server'
 import logger from '@adonisjs/core/services/logger'
 import { StoredFileMismatch } from '#integrations/storage/stored_file_check'
-import { collectYoungGeneration } from '#services/tasks/young_gc'
+import { youngGcPassThrough } from '#services/tasks/young_gc'
 import { UploadNotStoredException } from '#exceptions/task_exceptions'
 
 /*
@@ -28,25 +28,6 @@ import { UploadNotStoredException } from '#exceptions/task_exceptions'
 export const KEY_PREFIX = 'uploads/'
 /* Parts of 8 MiB (S3 wants ≥ 5 MiB for every part but the last). */
 export const PART_SIZE = 8 * 1024 * 1024
-
-/* Bytes between two young-generation GCs (see young_gc.ts), as on the fs disk. */
-const YOUNG_GC_EVERY = 8 * 1024 * 1024
-
-/** Passes a body through, freeing its already-handled chunks every `bytes` (young_gc.ts). */
-function youngGcEvery(bytes: number) {
-  let seen = 0
-  let next = bytes
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length
-      if (seen >= next) {
-        next += bytes
-        collectYoungGeneration()
-      }
-      callback(null, chunk)
-    },
-  })
-}
 
 const MISSING = new Set(['NoSuchUpload', 'NoSuchKey', 'NotFound'])
 
@@ -150,7 +131,7 @@ export class BucketStore extends S3Store {
     const stored = await super.getUpload(id)
     if (stored.size === undefined || stored.offset < stored.size) {
       try {
-        const body = readable.pipe(youngGcEvery(YOUNG_GC_EVERY))
+        const body = readable.pipe(youngGcPassThrough())
         readable.once('error', (error) => body.destroy(error))
         return await super.write(body, id, offset)
       } catch (error) {

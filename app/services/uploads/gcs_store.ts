@@ -1,11 +1,11 @@
-import { Transform, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import type { Bucket, File, FileMetadata } from '@google-cloud/storage'
 import { GCSStore } from '@tus/gcs-store'
 import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/server'
 import logger from '@adonisjs/core/services/logger'
 import { StoredFileMismatch } from '#integrations/storage/stored_file_check'
-import { collectYoungGeneration } from '#services/tasks/young_gc'
+import { youngGcPassThrough } from '#services/tasks/young_gc'
 import {
   StorageUnavailableException,
   UploadNotStoredException,
@@ -45,9 +45,6 @@ export const KEY_PREFIX = 'uploads/'
 
 /* A composite object has at most 1024 components (GCS limit); each PATCH with data adds one. */
 export const MAX_COMPONENTS = 1024
-
-/* Bytes between two young-generation GCs (see young_gc.ts), as on the other disks. */
-const YOUNG_GC_EVERY = 8 * 1024 * 1024
 
 /* The CRC32C of no bytes (an upload's empty object at creation). */
 const EMPTY_CRC32C = 'AAAAAA=='
@@ -194,17 +191,9 @@ export class GcsUploadStore extends GCSStore {
     const { CRC32C } = await import('@google-cloud/storage')
     const crc = CRC32C.from(meta.crc32c ?? EMPTY_CRC32C)
     let written = 0
-    let nextGc = YOUNG_GC_EVERY
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        written += chunk.length
-        crc.update(chunk)
-        if (written >= nextGc) {
-          nextGc += YOUNG_GC_EVERY
-          collectYoungGeneration()
-        }
-        callback(null, chunk)
-      },
+    const counter = youngGcPassThrough((chunk) => {
+      written += chunk.length
+      crc.update(chunk)
     })
     try {
       await pipeline(

@@ -1,11 +1,11 @@
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { rm } from 'node:fs/promises'
-import { Transform, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { FileStore } from '@tus/file-store'
 import { ERRORS, type DataStore, type Upload } from '@tus/server'
-import { collectYoungGeneration } from '#services/tasks/young_gc'
+import { youngGcPassThrough } from '#services/tasks/young_gc'
 import type { InputKind } from '#config/models'
 import mediaStorage from '#integrations/storage/media_storage'
 import Task from '#models/task'
@@ -20,7 +20,6 @@ import logger from '@adonisjs/core/services/logger'
 
 /* Same as the raw PUT's staging file (upload_service.ts): bounded memory, few large writes. */
 const WRITE_BUFFER = 2 * 1024 * 1024
-const YOUNG_GC_EVERY = 8 * 1024 * 1024
 
 /* tus `expiration`: an upload must complete within this long after its creation. */
 export const UPLOAD_EXPIRY_MS = 24 * 60 * 60 * 1000
@@ -215,17 +214,7 @@ class FinishingFileStore extends FileStore {
       highWaterMark: WRITE_BUFFER,
     })
     let written = 0
-    let nextGc = YOUNG_GC_EVERY
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        written += chunk.length
-        if (written >= nextGc) {
-          nextGc += YOUNG_GC_EVERY
-          collectYoungGeneration()
-        }
-        callback(null, chunk)
-      },
-    })
+    const counter = youngGcPassThrough((chunk) => (written += chunk.length))
     try {
       await pipeline(readable, counter, file)
     } catch {
