@@ -8,6 +8,7 @@ import type { Upload } from '@tus/server'
 import logger from '@adonisjs/core/services/logger'
 import { StoredFileMismatch } from '#integrations/storage/stored_file_check'
 import { youngGcPassThrough } from '#services/tasks/young_gc'
+import { lastByteMissing } from '#services/uploads/finishing'
 import { UploadNotStoredException } from '#exceptions/task_exceptions'
 
 /*
@@ -19,7 +20,7 @@ import { UploadNotStoredException } from '#exceptions/task_exceptions'
  *   - every part and leftover piece sent with its Content-MD5 and its stored
  *     ETag compared with the MD5 of what was sent, and the completed object
  *     checked (size, multipart ETag) like every other put;
- *   - the two completion subtleties of FinishingFileStore (see tus_backends.ts);
+ *   - the two completion subtleties (finishing.ts);
  *   - remove() that also deletes the leftover piece and tolerates an upload
  *     already completed or half removed (the store's own throws then).
  */
@@ -53,7 +54,7 @@ function multipartEtag(partEtags: string[]) {
 }
 
 export class BucketStore extends S3Store {
-  /** Uploads whose completion is under way in this process (see FinishingFileStore). */
+  /** Uploads whose completion is under way in this process (see finishing.ts). */
   readonly finished = new Map<string, Upload>()
 
   /**
@@ -100,21 +101,14 @@ export class BucketStore extends S3Store {
   }
 
   /**
-   * A completion under way answers from `finished`. An upload with every
-   * byte in that was never completed reports its last byte missing, so a
-   * client is never told "done" for a file that did not become the input.
-   * On S3 that is either every part uploaded (the process died before
-   * CompleteMultipartUpload) or the multipart upload completed (the store
-   * then answers offset = size because ListParts says NoSuchUpload) while
-   * the input was never saved.
+   * A completion under way answers from `finished`; every byte in but
+   * never completed is one byte short (finishing.ts). On S3 that is either
+   * every part uploaded (the process died before CompleteMultipartUpload)
+   * or the multipart upload completed (the store then answers offset =
+   * size because ListParts says NoSuchUpload) while the input was never saved.
    */
   async getUpload(id: string) {
-    const finishing = this.finished.get(id)
-    if (finishing) return finishing
-    const upload = await super.getUpload(id)
-    if (upload.size !== undefined && upload.size > 0 && upload.offset >= upload.size)
-      upload.offset = upload.size - 1
-    return upload
+    return this.finished.get(id) ?? lastByteMissing(await super.getUpload(id))
   }
 
   /** The upload as stored (every byte counted), for the completion itself. */

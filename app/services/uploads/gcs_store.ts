@@ -6,6 +6,9 @@ import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/server'
 import logger from '@adonisjs/core/services/logger'
 import { StoredFileMismatch } from '#integrations/storage/stored_file_check'
 import { youngGcPassThrough } from '#services/tasks/young_gc'
+import { lastByteMissing } from '#services/uploads/finishing'
+/* Where the bytes of unfinished uploads live in the bucket, as on S3. */
+import { KEY_PREFIX } from '#services/uploads/bucket_store'
 import {
   StorageUnavailableException,
   UploadNotStoredException,
@@ -34,14 +37,11 @@ import {
  *     A mismatch removes the whole upload: 502 storage_mismatch;
  *   - single-request uploads (no resumable session: a PATCH body cannot be
  *     replayed, and one request keeps no chunk in memory);
- *   - the two completion subtleties of FinishingFileStore (tus_backends.ts);
+ *   - the two completion subtleties (finishing.ts);
  *   - creation_date kept in the metadata (the object's own timeCreated
  *     changes with every compose) for the expiration extension;
  *   - remove() for termination and the sweep.
  */
-
-/** Where the bytes of unfinished uploads live in the bucket (as on S3). */
-export const KEY_PREFIX = 'uploads/'
 
 /* A composite object has at most 1024 components (GCS limit); each PATCH with data adds one. */
 export const MAX_COMPONENTS = 1024
@@ -63,7 +63,7 @@ function isMissing(error: unknown) {
 type Custom = Record<string, string | number | boolean | null>
 
 export class GcsUploadStore extends GCSStore {
-  /** Uploads whose completion is under way in this process (see FinishingFileStore). */
+  /** Uploads whose completion is under way in this process (see finishing.ts). */
   readonly finished = new Map<string, Upload>()
 
   /**
@@ -141,20 +141,9 @@ export class GcsUploadStore extends GCSStore {
     })
   }
 
-  /**
-   * A completion under way answers from `finished`. An upload with every
-   * byte in that is still in the store was never completed (the process
-   * died between the last byte and the input being saved): its last byte
-   * is reported missing, so a client is never told "done" for a file that
-   * did not become the input; resending it completes the upload.
-   */
+  /** A completion under way answers from `finished`; every byte in but never completed is one byte short (finishing.ts). */
   async getUpload(id: string) {
-    const finishing = this.finished.get(id)
-    if (finishing) return finishing
-    const upload = await this.storedUpload(id)
-    if (upload.size !== undefined && upload.size > 0 && upload.offset >= upload.size)
-      upload.offset = upload.size - 1
-    return upload
+    return this.finished.get(id) ?? lastByteMissing(await this.storedUpload(id))
   }
 
   /** The upload as stored (every byte counted), for the completion itself. */
@@ -280,8 +269,13 @@ export class GcsUploadStore extends GCSStore {
     throw new UploadNotStoredException()
   }
 
-  /** Termination and the sweep: the object and a patch left by a crash, whatever exists. */
-  async remove(id: string) {
+  /** Termination and the sweep. */
+  remove(id: string) {
+    return this.purge(id)
+  }
+
+  /** The object and a patch left by a crash, whatever exists of them. */
+  async purge(id: string) {
     await Promise.all(
       [this.bucket.file(id), this.patchFile(id)].map((file) =>
         file.delete({ ignoreNotFound: true })

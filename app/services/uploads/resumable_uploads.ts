@@ -12,9 +12,8 @@ import { sqlTime } from '#helpers/sql_time'
 import mediaStorage from '#integrations/storage/media_storage'
 import { WaitingLocker } from '#services/uploads/waiting_locker'
 import {
-  BucketBackend,
   FileBackend,
-  GcsBackend,
+  ObjectBackend,
   UPLOAD_EXPIRY_MS,
   type TusBackend,
 } from '#services/uploads/tus_backends'
@@ -239,8 +238,8 @@ export class ResumableUploads {
 let instance: Promise<ResumableUploads> | null = null
 
 async function backendForDisk(): Promise<TusBackend> {
-  if (mediaStorage.isS3) return new BucketBackend()
-  if (mediaStorage.isGcs) return GcsBackend.create()
+  if (mediaStorage.isS3) return ObjectBackend.forS3()
+  if (mediaStorage.isGcs) return ObjectBackend.forGcs()
   return new FileBackend()
 }
 

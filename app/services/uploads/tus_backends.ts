@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises'
 import { FileStore } from '@tus/file-store'
 import { ERRORS, type DataStore, type Upload } from '@tus/server'
 import { youngGcPassThrough } from '#services/tasks/young_gc'
+import { lastByteMissing } from '#services/uploads/finishing'
 import type { InputKind } from '#config/models'
 import mediaStorage from '#integrations/storage/media_storage'
 import Task from '#models/task'
@@ -78,22 +79,46 @@ export class FileBackend implements TusBackend {
   }
 }
 
-/**
- * DRIVE_DISK=s3: the bytes go straight into the bucket as a multipart
- * upload (@tus/s3-store; each PATCH is cut into 8 MiB parts buffered one at
- * a time in the OS temp folder, a leftover under 5 MiB kept as `<id>.part`
- * until the next PATCH). The last byte completes the multipart upload; the
- * checks then read the object where it is (a ranged GET for the first bytes,
- * ffprobe through a presigned URL) and an accepted file is copied within the
- * bucket to the input's key. Nothing of the file rests on the app's disk.
- */
-export class BucketBackend implements TusBackend {
-  readonly store: BucketStore
+/** A tus store that keeps its uploads in the bucket (S3 or GCS), as ObjectBackend uses it. */
+interface BucketUploadStore extends DataStore {
+  /** Uploads whose completion is under way in this process (finishing.ts). */
+  readonly finished: Map<string, Upload>
+  /** The upload as stored (every byte counted), for the completion itself. */
+  storedUpload(id: string): Promise<Upload>
+  /** The bucket key of the upload's whole object. */
+  objectKey(id: string): string
+  /** Deletes every object of the upload, whatever exists of them. */
+  purge(id: string): Promise<void>
+}
 
-  constructor(config = { ...s3ClientConfig, bucket: s3Bucket }) {
-    this.store = new BucketStore(config, UPLOAD_EXPIRY_MS, async (id) => {
-      await ResumableUpload.query().where('id', id).delete()
-    })
+/* A store that found an upload stored corrupted removed it: its row goes too. */
+async function forgetRow(id: string) {
+  await ResumableUpload.query().where('id', id).delete()
+}
+
+/**
+ * DRIVE_DISK=s3 and gcs: the bytes go straight into the bucket. On S3 as a
+ * multipart upload (bucket_store.ts: each PATCH cut into 8 MiB parts
+ * buffered one at a time in the OS temp folder, a leftover under 5 MiB kept
+ * as `<id>.part` until the next PATCH); on GCS each PATCH streams into a
+ * patch object composed onto the upload's object (gcs_store.ts). Once the
+ * last byte is in, the checks read the object where it is (a ranged read
+ * for the first bytes, ffprobe through a presigned or V4 signed URL) and an
+ * accepted file is copied within the bucket to the input's key. Nothing of
+ * the file rests on the app's disk.
+ */
+export class ObjectBackend implements TusBackend {
+  constructor(readonly store: BucketUploadStore) {}
+
+  static forS3() {
+    return new ObjectBackend(
+      new BucketStore({ ...s3ClientConfig, bucket: s3Bucket }, UPLOAD_EXPIRY_MS, forgetRow)
+    )
+  }
+
+  /** The client is loaded on first use (config/gcs.ts). */
+  static async forGcs() {
+    return new ObjectBackend(new GcsUploadStore(await gcsBucket(), UPLOAD_EXPIRY_MS, forgetRow))
   }
 
   async complete(upload: FinishedUpload) {
@@ -123,76 +148,15 @@ export class BucketBackend implements TusBackend {
 }
 
 /**
- * DRIVE_DISK=gcs: the bytes go straight into the bucket (@tus/gcs-store,
- * see gcs_store.ts): each PATCH streams into a patch object that is
- * composed onto the upload's object, so nothing of the file touches the
- * app's disk. Completion is the S3 one: the checks read the object where it
- * is (a ranged read, ffprobe through a V4 signed URL) and an accepted file
- * is copied within the bucket to the input's key.
- */
-export class GcsBackend implements TusBackend {
-  readonly store: GcsUploadStore
-
-  constructor(bucket: Awaited<ReturnType<typeof gcsBucket>>) {
-    this.store = new GcsUploadStore(bucket, UPLOAD_EXPIRY_MS, async (id) => {
-      await ResumableUpload.query().where('id', id).delete()
-    })
-  }
-
-  /** The backend over the app's bucket (the client is loaded on first use). */
-  static async create() {
-    return new GcsBackend(await gcsBucket())
-  }
-
-  async complete(upload: FinishedUpload) {
-    const finished = await this.store.storedUpload(upload.id)
-    this.store.finished.set(upload.id, finished)
-    try {
-      const task = await Task.findOrFail(upload.taskId)
-      const key = this.store.objectKey(upload.id)
-      const stored = await uploadService.stageObject(upload.kind, key, upload.fileName)
-      return await uploadService.acceptObject(task, upload.kind, stored)
-    } finally {
-      /* The answer stands either way; a lifecycle rule on uploads/ catches what is left. */
-      await this.store.remove(upload.id).catch((error) => {
-        logger.error({ err: error, id: upload.id }, 'finished tus upload objects not deleted')
-      })
-    }
-  }
-
-  release(id: string) {
-    this.store.finished.delete(id)
-  }
-
-  remove(id: string) {
-    return this.store.remove(id)
-  }
-}
-
-/**
- * @tus/server reads an upload once more after its finish hook (for the
- * Upload-Expires header of a creation-with-upload); by then the file has
- * become the task's input. Until the request ends, that read gets the
- * finished upload as it was. `release(id)` forgets it.
- *
- * An upload still in the store with every byte in was never completed:
- * the process died inside its final PATCH (between the last byte and the
- * input being saved). Reporting Upload-Offset = Upload-Length would tell
- * the client "done" for a file that never became the input, so its last
- * byte is reported missing instead: the client sends it again, and that
- * PATCH completes the upload (or answers why the file is refused). A
- * completion under way in this process answers from `finished`.
+ * The fs store: a finished upload as it was until its request ends
+ * (`finished`, forgotten by `release(id)`), and every byte in but never
+ * completed reported one byte short (see finishing.ts).
  */
 class FinishingFileStore extends FileStore {
   readonly finished = new Map<string, Upload>()
 
   async getUpload(id: string) {
-    const finishing = this.finished.get(id)
-    if (finishing) return finishing
-    const upload = await super.getUpload(id)
-    if (upload.size !== undefined && upload.size > 0 && upload.offset >= upload.size)
-      upload.offset = upload.size - 1
-    return upload
+    return this.finished.get(id) ?? lastByteMissing(await super.getUpload(id))
   }
 
   /** The upload as stored (every byte counted), for the completion itself. */
