@@ -2,27 +2,28 @@ import { test } from '@japa/runner'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import db from '@adonisjs/lucid/services/db'
 import { Storage } from '@google-cloud/storage'
 import { databasePath } from '#config/database'
 import ResumableUpload from '#models/resumable_upload'
-import Run from '#models/run'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
 import { crc32c, FakeGcsServer } from '#tests/fakes/gcs_server'
 import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
 import { media } from '#tests/helpers/media'
+import { freePort, startServer, type AppProcess } from '#tests/helpers/app_process'
+import { tus, tusCreate, tusPatch, tusPatchCut } from '#tests/helpers/tus'
 import {
-  freePort,
-  spawnAce,
-  startServer,
-  WebClient,
-  type AppProcess,
-} from '#tests/helpers/app_process'
-import { tus, tusCreate, tusMetadata, tusPatch, tusPatchCut } from '#tests/helpers/tus'
-import { idOf, offsetOf, PASSWORD, tusSessionOn, watchDisk } from '#tests/helpers/tus_bucket'
-import { waitForRun } from '#tests/functional/tasks/helpers'
+  assertRefusedFilesKeepTheInput,
+  assertWorkerRendersAndSweeps,
+  backdateUpload,
+  createWithWholeFile,
+  idOf,
+  offsetOf,
+  PASSWORD,
+  tusSessionOn,
+  watchDisk,
+} from '#tests/helpers/tus_bucket'
 
 /*
  * Resumable uploads on DRIVE_DISK=gcs, the production path: the app runs
@@ -173,38 +174,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=gcs', (group) => {
   test('a refused file (text named .mp4, a truncated mp4) answers 4xx with the reason, leaves no object, keeps the previous input', async ({
     assert,
   }) => {
-    const user = await createUser({ password: PASSWORD })
-    const task = await taskService.create(user.id, { name: 'Refused', model: 'restyle' })
-    const session = await tusSessionOn(server, user.email, task.id)
-    const video = await readFile(await media('video.mp4'))
-    const meta = (filename: string) => ({ task: task.id, kind: 'video', filename })
-
-    const good = await tusCreate(session, video.length, meta('good.mp4'), server.baseUrl)
-    assert.equal((await tusPatch(session, good, 0, video)).status, 204)
-    const before = await TaskInput.query().where('taskId', task.id).firstOrFail()
-
-    const text = await readFile(await media('text.mp4'))
-    const fake = await tusCreate(session, text.length, meta('fake.mp4'), server.baseUrl)
-    const half = Math.floor(text.length / 2)
-    assert.equal((await tusPatch(session, fake, 0, text.subarray(0, half))).status, 204)
-    const refused = await tusPatch(session, fake, half, text.subarray(half))
-    assert.equal(refused.status, 422, refused.text)
-    assert.equal(refused.json().error.code, 'upload_rejected')
-    assert.match(refused.json().error.message, /not a video/)
-
-    const truncated = await readFile(await media('truncated.mp4'))
-    const cut = await tusCreate(session, truncated.length, meta('cut.mp4'), server.baseUrl)
-    const damaged = await tusPatch(session, cut, 0, truncated)
-    assert.equal(damaged.status, 422, damaged.text)
-    assert.match(damaged.json().error.message, /damaged or incomplete/)
-
-    const after = await TaskInput.query().where('taskId', task.id).firstOrFail()
-    assert.equal(after.storageKey, before.storageKey)
-    assert.deepEqual(gcs.keys(`tasks/${task.id}/`), [before.storageKey])
-    assert.isTrue(gcs.bytes(before.storageKey).equals(video))
-    assert.deepEqual(gcs.keys('uploads/'), [])
-    assert.lengthOf(await ResumableUpload.all(), 0)
-    assert.equal((await tus(session, 'HEAD', fake)).status, 404)
+    await assertRefusedFilesKeepTheInput(assert, server, gcs)
   }).timeout(60_000)
 
   test('creation-with-upload, the extensions offered, and termination (DELETE) removing every object', async ({
@@ -214,26 +184,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=gcs', (group) => {
     const task = await taskService.create(user.id, { name: 'One request', model: 'restyle' })
     const other = await taskService.create(user.id, { name: 'Cancelled', model: 'restyle' })
     const session = await tusSessionOn(server, user.email, task.id)
-    const video = await readFile(await media('video.mp4'))
-
-    const options = await tus(session, 'OPTIONS', server.url('/uploads'))
-    assert.equal(options.status, 204)
-    assert.deepEqual(options.headers.get('tus-extension')!.split(',').sort(), [
-      'creation',
-      'creation-with-upload',
-      'expiration',
-      'termination',
-    ])
-
-    const created = await tus(session, 'POST', server.url('/uploads'), {
-      headers: {
-        'Upload-Length': String(video.length),
-        'Upload-Metadata': tusMetadata({ task: task.id, kind: 'video', filename: 'one.mp4' }),
-      },
-      body: video,
-    })
-    assert.equal(created.status, 201, created.text)
-    assert.equal(created.headers.get('upload-offset'), String(video.length))
+    const { video } = await createWithWholeFile(assert, server, session, task.id)
     const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
     assert.isTrue(gcs.bytes(input.storageKey).equals(video))
     assert.deepEqual(gcs.keys('uploads/'), [])
@@ -283,11 +234,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=gcs', (group) => {
     )
     const id = idOf(abandoned)
     assert.equal((await tusPatch(session, abandoned, 0, video.subarray(0, 5000))).status, 204)
-    const past = new Date(Date.now() - 25 * 3600 * 1000)
-    await db
-      .from('resumable_uploads')
-      .where('id', id)
-      .update({ created_at: past.toISOString().slice(0, 19).replace('T', ' ') })
+    await backdateUpload(id)
     const fresh = await tusCreate(
       session,
       video.length,
@@ -296,39 +243,17 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=gcs', (group) => {
     )
     assert.equal((await tusPatch(session, fresh, 0, video.subarray(0, 1000))).status, 204)
 
-    const worker = spawnAce(['worker'], {
-      port: await freePort(),
-      databasePath,
-      env: gcs.appEnv({ WORKER_POLL_MS: '50', LOG_LEVEL: 'warn' }),
-    })
-    try {
-      const web = new WebClient(server)
-      await web.submit('/login', '/login', { email: user.email, password: PASSWORD })
-      const launch = await web.submit(`/tasks/${task.id}`, `/tasks/${task.id}/runs`, {})
-      assert.equal(launch.status, 302)
-      const launched = await Run.query().where('taskId', task.id).firstOrFail()
-      const run = await waitForRun(
-        launched.id,
-        (r) => r.status === 'succeeded' || r.status === 'failed',
-        60_000
-      )
-      assert.equal(run.status, 'succeeded', `${run.errorMessage}\n${worker.lines.join('\n')}`)
-      const output = gcs.bytes(run.outputKey!)
-      assert.equal(output.length, run.outputSize)
-      assert.equal(output.subarray(4, 8).toString('latin1'), 'ftyp')
-
-      const deadline = Date.now() + 30_000
-      while (Date.now() < deadline && (await ResumableUpload.find(id))) {
-        await new Promise((resolve) => setTimeout(resolve, 100))
+    const workerEnv = gcs.appEnv({ WORKER_POLL_MS: '50', LOG_LEVEL: 'warn' })
+    await assertWorkerRendersAndSweeps(
+      assert,
+      { server, bucket: gcs, workerEnv, user, task, abandonedId: id },
+      async () => {
+        assert.deepEqual(gcs.keys('uploads/'), [`uploads/${idOf(fresh)}`])
+        assert.isNotNull(await ResumableUpload.find(idOf(fresh)))
+        assert.equal((await tus(session, 'DELETE', fresh)).status, 204)
+        assert.deepEqual(gcs.keys('uploads/'), [])
       }
-      assert.isNull(await ResumableUpload.find(id), worker.lines.join('\n'))
-      assert.deepEqual(gcs.keys('uploads/'), [`uploads/${idOf(fresh)}`])
-      assert.isNotNull(await ResumableUpload.find(idOf(fresh)))
-      assert.equal((await tus(session, 'DELETE', fresh)).status, 204)
-      assert.deepEqual(gcs.keys('uploads/'), [])
-    } finally {
-      await worker.stop()
-    }
+    )
   }).timeout(120_000)
 
   test('completion interrupted by a crash (every byte in, no input): HEAD asks for the last byte, its PATCH completes', async ({

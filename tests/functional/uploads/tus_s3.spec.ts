@@ -2,7 +2,6 @@ import { test } from '@japa/runner'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import db from '@adonisjs/lucid/services/db'
 import {
   CompleteMultipartUploadCommand,
   DeleteObjectCommand,
@@ -13,7 +12,6 @@ import {
 } from '@aws-sdk/client-s3'
 import { databasePath } from '#config/database'
 import ResumableUpload from '#models/resumable_upload'
-import Run from '#models/run'
 import TaskInput from '#models/task_input'
 import taskService from '#services/tasks/task_service'
 import { PART_SIZE } from '#services/uploads/bucket_store'
@@ -22,16 +20,18 @@ import { MIN_PART_SIZE } from '#tests/fakes/s3_multipart'
 import { freshState } from '#tests/helpers/db'
 import { createUser } from '#tests/helpers/users'
 import { media } from '#tests/helpers/media'
+import { freePort, startServer, type AppProcess } from '#tests/helpers/app_process'
+import { tus, tusCreate, tusPatch, tusPatchCut } from '#tests/helpers/tus'
 import {
-  freePort,
-  spawnAce,
-  startServer,
-  WebClient,
-  type AppProcess,
-} from '#tests/helpers/app_process'
-import { tus, tusCreate, tusMetadata, tusPatch, tusPatchCut } from '#tests/helpers/tus'
-import { waitForRun } from '#tests/functional/tasks/helpers'
-import { idOf, PASSWORD, tusSessionOn, watchDisk } from '#tests/helpers/tus_bucket'
+  assertRefusedFilesKeepTheInput,
+  assertWorkerRendersAndSweeps,
+  backdateUpload,
+  createWithWholeFile,
+  idOf,
+  PASSWORD,
+  tusSessionOn,
+  watchDisk,
+} from '#tests/helpers/tus_bucket'
 
 /*
  * Resumable uploads on DRIVE_DISK=s3, the production path: the app runs as
@@ -184,38 +184,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
   test('a refused file (text named .mp4, a truncated mp4) answers 4xx with the reason, leaves no object, keeps the previous input', async ({
     assert,
   }) => {
-    const user = await createUser({ password: PASSWORD })
-    const task = await taskService.create(user.id, { name: 'Refused', model: 'restyle' })
-    const tusSession = await tusSessionOn(server, user.email, task.id)
-    const video = await readFile(await media('video.mp4'))
-    const meta = (filename: string) => ({ task: task.id, kind: 'video', filename })
-
-    const good = await tusCreate(tusSession, video.length, meta('good.mp4'), server.baseUrl)
-    assert.equal((await tusPatch(tusSession, good, 0, video)).status, 204)
-    const before = await TaskInput.query().where('taskId', task.id).firstOrFail()
-
-    const text = await readFile(await media('text.mp4'))
-    const fake = await tusCreate(tusSession, text.length, meta('fake.mp4'), server.baseUrl)
-    const half = Math.floor(text.length / 2)
-    assert.equal((await tusPatch(tusSession, fake, 0, text.subarray(0, half))).status, 204)
-    const refused = await tusPatch(tusSession, fake, half, text.subarray(half))
-    assert.equal(refused.status, 422, refused.text)
-    assert.equal(refused.json().error.code, 'upload_rejected')
-    assert.match(refused.json().error.message, /not a video/)
-
-    const truncated = await readFile(await media('truncated.mp4'))
-    const cut = await tusCreate(tusSession, truncated.length, meta('cut.mp4'), server.baseUrl)
-    const damaged = await tusPatch(tusSession, cut, 0, truncated)
-    assert.equal(damaged.status, 422, damaged.text)
-    assert.match(damaged.json().error.message, /damaged or incomplete/)
-
-    const after = await TaskInput.query().where('taskId', task.id).firstOrFail()
-    assert.equal(after.storageKey, before.storageKey)
-    assert.deepEqual(await s3.keys(`tasks/${task.id}/`), [before.storageKey])
-    assert.isTrue((await s3.bytes(before.storageKey)).equals(video))
-    assert.deepEqual(await s3.keys('uploads/'), [])
-    assert.lengthOf(await ResumableUpload.all(), 0)
-    assert.equal((await tus(tusSession, 'HEAD', fake)).status, 404)
+    await assertRefusedFilesKeepTheInput(assert, server, s3)
   }).timeout(60_000)
 
   test('creation-with-upload: the whole file in the POST; no deferred length advertised', async ({
@@ -224,26 +193,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
     const user = await createUser({ password: PASSWORD })
     const task = await taskService.create(user.id, { name: 'One request', model: 'restyle' })
     const tusSession = await tusSessionOn(server, user.email, task.id)
-    const video = await readFile(await media('video.mp4'))
-
-    const options = await tus(tusSession, 'OPTIONS', server.url('/uploads'))
-    assert.equal(options.status, 204)
-    assert.deepEqual(options.headers.get('tus-extension')!.split(',').sort(), [
-      'creation',
-      'creation-with-upload',
-      'expiration',
-      'termination',
-    ])
-
-    const created = await tus(tusSession, 'POST', server.url('/uploads'), {
-      headers: {
-        'Upload-Length': String(video.length),
-        'Upload-Metadata': tusMetadata({ task: task.id, kind: 'video', filename: 'one.mp4' }),
-      },
-      body: video,
-    })
-    assert.equal(created.status, 201, created.text)
-    assert.equal(created.headers.get('upload-offset'), String(video.length))
+    const { created, video } = await createWithWholeFile(assert, server, tusSession, task.id)
     assert.isNull(created.headers.get('upload-expires'))
     const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
     assert.isTrue((await s3.bytes(input.storageKey)).equals(video))
@@ -310,7 +260,7 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
     const uploadId = await multipartIdOf(s3, id)
     const sent = PART_SIZE + 4096
     assert.equal((await tusPatch(tusSession, abandoned, 0, large.subarray(0, sent))).status, 204)
-    const past = new Date(Date.now() - 25 * 3600 * 1000)
+    const past = await backdateUpload(id)
     const infoKey = `uploads/${id}.info`
     const info = await s3.client().send(new HeadObjectCommand({ Bucket: s3.bucket, Key: infoKey }))
     const stored = JSON.parse((await s3.bytes(infoKey)).toString('utf8'))
@@ -322,10 +272,6 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
         Metadata: info.Metadata,
       })
     )
-    await db
-      .from('resumable_uploads')
-      .where('id', id)
-      .update({ created_at: past.toISOString().slice(0, 19).replace('T', ' ') })
     /* A fresh unfinished upload is left alone. */
     const fresh = await tusCreate(
       tusSession,
@@ -335,45 +281,23 @@ test.group('Resumable uploads (tus) on DRIVE_DISK=s3', (group) => {
     )
     assert.equal((await tusPatch(tusSession, fresh, 0, large.subarray(0, 1000))).status, 204)
 
-    const worker = spawnAce(['worker'], {
-      port: await freePort(),
-      databasePath,
-      env: s3.appEnv({ WORKER_POLL_MS: '50', LOG_LEVEL: 'warn' }),
-    })
-    try {
-      const web = new WebClient(server)
-      await web.submit('/login', '/login', { email: user.email, password: PASSWORD })
-      const launch = await web.submit(`/tasks/${task.id}`, `/tasks/${task.id}/runs`, {})
-      assert.equal(launch.status, 302)
-      const launched = await Run.query().where('taskId', task.id).firstOrFail()
-      const run = await waitForRun(
-        launched.id,
-        (r) => r.status === 'succeeded' || r.status === 'failed',
-        60_000
-      )
-      assert.equal(run.status, 'succeeded', `${run.errorMessage}\n${worker.lines.join('\n')}`)
-      const output = await s3.bytes(run.outputKey!)
-      assert.equal(output.length, run.outputSize)
-      assert.equal(output.subarray(4, 8).toString('latin1'), 'ftyp')
-
-      const deadline = Date.now() + 30_000
-      while (Date.now() < deadline && (await ResumableUpload.find(id))) {
-        await new Promise((resolve) => setTimeout(resolve, 100))
+    const workerEnv = s3.appEnv({ WORKER_POLL_MS: '50', LOG_LEVEL: 'warn' })
+    await assertWorkerRendersAndSweeps(
+      assert,
+      { server, bucket: s3, workerEnv, user, task, abandonedId: id },
+      async () => {
+        assert.equal(await listParts(s3, id, uploadId), 'NoSuchUpload')
+        const left = await s3.keys('uploads/')
+        assert.deepEqual(
+          left.filter((key) => key.includes(id)),
+          []
+        )
+        assert.includeMembers(left, [`uploads/${idOf(fresh)}.info`])
+        assert.isNotNull(await ResumableUpload.find(idOf(fresh)))
+        assert.equal((await tus(tusSession, 'DELETE', fresh)).status, 204)
+        assert.deepEqual(await s3.keys('uploads/'), [])
       }
-      assert.isNull(await ResumableUpload.find(id), worker.lines.join('\n'))
-      assert.equal(await listParts(s3, id, uploadId), 'NoSuchUpload')
-      const left = await s3.keys('uploads/')
-      assert.deepEqual(
-        left.filter((key) => key.includes(id)),
-        []
-      )
-      assert.includeMembers(left, [`uploads/${idOf(fresh)}.info`])
-      assert.isNotNull(await ResumableUpload.find(idOf(fresh)))
-      assert.equal((await tus(tusSession, 'DELETE', fresh)).status, 204)
-      assert.deepEqual(await s3.keys('uploads/'), [])
-    } finally {
-      await worker.stop()
-    }
+    )
   }).timeout(120_000)
 
   test('completion interrupted by a crash (all parts in, or the multipart upload completed, but no input): HEAD asks for the last byte, its PATCH completes', async ({
