@@ -14,6 +14,7 @@ import {
   type AppProcess,
 } from '#tests/helpers/app_process'
 import { waitForRun } from '#tests/functional/tasks/helpers'
+import { tus, tusCreate, tusPatch } from '#tests/helpers/tus'
 
 /*
  * The object-store journey shared by the DRIVE_DISK=s3 and =gcs suites: the
@@ -153,6 +154,38 @@ export async function objectStoreJourney(assert: Assert, store: ObjectStoreFake)
     return { task, video, inputs, run, output, stored, workerLines: worker.lines }
   } finally {
     await worker.stop()
+    await server.stop()
+  }
+}
+
+/**
+ * A resumable (tus) upload of a video in two PATCHes, HEAD's offset in
+ * between, becomes the task's input byte for byte in the store. Returns the
+ * upload's URL, the session and the input for the store's own checks.
+ */
+export async function tusUploadInTwoPatches(assert: Assert, store: ObjectStoreFake) {
+  const user = await createUser({ password: PASSWORD })
+  const task = await taskService.create(user.id, { name: 'Resumed', model: 'restyle' })
+  const video = await readFile(await media('video.mp4'))
+  const server = await startAppOn(store)
+  try {
+    const web = await logIn(server, user.email)
+    const session = { cookie: web.cookieHeader(), csrf: await web.csrfToken(`/tasks/${task.id}`) }
+    const meta = { task: task.id, kind: 'video', filename: 'resumed.mp4' }
+    const url = await tusCreate(session, video.length, meta, server.baseUrl)
+    const half = Math.floor(video.length / 2)
+    assert.equal((await tusPatch(session, url, 0, video.subarray(0, half))).status, 204)
+    assert.equal((await tus(session, 'HEAD', url)).headers.get('upload-offset'), String(half))
+    const last = await tusPatch(session, url, half, video.subarray(half))
+    assert.equal(last.status, 204, last.text)
+
+    const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
+    assert.equal(input.size, video.length)
+    assert.isTrue((await store.bytes(input.storageKey)).equals(video))
+    /* Finished, the upload is gone (its row and its bytes). */
+    assert.equal((await tus(session, 'HEAD', url)).status, 404)
+    return { task, input }
+  } finally {
     await server.stop()
   }
 }

@@ -12,9 +12,10 @@ import type User from '#models/user'
 import taskService from '#services/tasks/task_service'
 import { createUser } from '#tests/helpers/users'
 import { media } from '#tests/helpers/media'
-import { freePort, spawnAce, WebClient, type AppProcess } from '#tests/helpers/app_process'
+import { freePort, spawnAce, type AppProcess } from '#tests/helpers/app_process'
 import { tus, tusCreate, tusMetadata, tusPatch, type TusSession } from '#tests/helpers/tus'
 import { waitForRun } from '#tests/functional/tasks/helpers'
+import { logIn, PASSWORD, type ObjectStoreFake } from '#tests/helpers/object_store_journey'
 
 /*
  * What the suites of resumable uploads into a bucket (DRIVE_DISK=s3 and
@@ -24,12 +25,9 @@ import { waitForRun } from '#tests/functional/tasks/helpers'
  */
 
 /** What the shared checks read of the bucket (the local S3 server or the GCS fake). */
-export type BucketView = {
-  keys(prefix?: string): string[] | Promise<string[]>
-  bytes(key: string): Buffer | Promise<Buffer>
-}
+export type BucketView = Pick<ObjectStoreFake, 'keys' | 'bytes'>
 
-export const PASSWORD = 'correct horse battery'
+export { PASSWORD }
 
 /** A signed-in tus session (cookie + the CSRF token of the task's page). */
 export async function tusSessionOn(
@@ -37,9 +35,7 @@ export async function tusSessionOn(
   email: string,
   taskId: string
 ): Promise<TusSession> {
-  const web = new WebClient(server)
-  const login = await web.submit('/login', '/login', { email, password: PASSWORD })
-  if (login.headers.get('location') !== '/tasks') throw new Error('login failed')
+  const web = await logIn(server, email)
   return { cookie: web.cookieHeader(), csrf: await web.csrfToken(`/tasks/${taskId}`) }
 }
 
@@ -196,8 +192,7 @@ export async function assertWorkerRendersAndSweeps(
     env: options.workerEnv,
   })
   try {
-    const web = new WebClient(server)
-    await web.submit('/login', '/login', { email: user.email, password: PASSWORD })
+    const web = await logIn(server, user.email)
     const launch = await web.submit(`/tasks/${task.id}`, `/tasks/${task.id}/runs`, {})
     assert.equal(launch.status, 302)
     const launched = await Run.query().where('taskId', task.id).firstOrFail()

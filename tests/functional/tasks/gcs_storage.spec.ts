@@ -14,9 +14,9 @@ import {
   postFile,
   putFile,
   startAppOn,
+  tusUploadInTwoPatches,
 } from '#tests/helpers/object_store_journey'
 import { crc32c, FakeGcsServer, type GcsRequest } from '#tests/fakes/gcs_server'
-import { tus, tusCreate, tusPatch } from '#tests/helpers/tus'
 import { FakeSyncServer } from '#tests/fakes/sync_server'
 import { freePort, spawnAce } from '#tests/helpers/app_process'
 import { waitForRun } from '#tests/functional/tasks/helpers'
@@ -74,28 +74,8 @@ test.group('DRIVE_DISK=gcs against a local fake of the GCS JSON API', (group) =>
   test('a resumable (tus) upload in two PATCHes lands in the bucket byte for byte', async ({
     assert,
   }) => {
-    const user = await createUser({ password: PASSWORD })
-    const task = await taskService.create(user.id, { name: 'Resumed', model: 'restyle' })
-    const video = await readFile(await media('video.mp4'))
-    const server = await startAppOn(gcs)
-    try {
-      const web = await logIn(server, user.email)
-      const session = { cookie: web.cookieHeader(), csrf: await web.csrfToken(`/tasks/${task.id}`) }
-      const meta = { task: task.id, kind: 'video', filename: 'resumed.mp4' }
-      const url = await tusCreate(session, video.length, meta, server.baseUrl)
-      const half = Math.floor(video.length / 2)
-      assert.equal((await tusPatch(session, url, 0, video.subarray(0, half))).status, 204)
-      assert.equal((await tus(session, 'HEAD', url)).headers.get('upload-offset'), String(half))
-      const last = await tusPatch(session, url, half, video.subarray(half))
-      assert.equal(last.status, 204, last.text)
-
-      const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
-      assert.equal(input.size, video.length)
-      assert.isTrue(gcs.bytes(input.storageKey).equals(video))
-      assert.deepEqual(gcs.keys(`tasks/${task.id}/`), [input.storageKey])
-    } finally {
-      await server.stop()
-    }
+    const { task, input } = await tusUploadInTwoPatches(assert, gcs)
+    assert.deepEqual(gcs.keys(`tasks/${task.id}/`), [input.storageKey])
   }).timeout(60_000)
 
   test('a store that keeps other bytes than were sent fails the upload and keeps nothing', async ({

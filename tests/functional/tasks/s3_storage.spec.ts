@@ -13,9 +13,9 @@ import {
   PASSWORD,
   putFile,
   startAppOn,
+  tusUploadInTwoPatches,
 } from '#tests/helpers/object_store_journey'
 import { FakeS3Server } from '#tests/fakes/s3_server'
-import { tus, tusCreate, tusPatch } from '#tests/helpers/tus'
 
 /*
  * DRIVE_DISK=s3 for real: the app runs as its own process (with the worker
@@ -39,30 +39,8 @@ test.group('DRIVE_DISK=s3 against a local S3-compatible server', (group) => {
   test('a resumable (tus) upload in two PATCHes lands in the bucket byte for byte (multipart: tests/functional/uploads/tus_s3.spec.ts)', async ({
     assert,
   }) => {
-    const user = await createUser({ password: PASSWORD })
-    const task = await taskService.create(user.id, { name: 'Resumed', model: 'restyle' })
-    const video = await readFile(await media('video.mp4'))
-    const server = await startAppOn(s3)
-    try {
-      const web = await logIn(server, user.email)
-      const session = { cookie: web.cookieHeader(), csrf: await web.csrfToken(`/tasks/${task.id}`) }
-      const meta = { task: task.id, kind: 'video', filename: 'resumed.mp4' }
-      const url = await tusCreate(session, video.length, meta, server.baseUrl)
-      const half = Math.floor(video.length / 2)
-      assert.equal((await tusPatch(session, url, 0, video.subarray(0, half))).status, 204)
-      const head = await tus(session, 'HEAD', url)
-      assert.equal(head.headers.get('upload-offset'), String(half))
-      const last = await tusPatch(session, url, half, video.subarray(half))
-      assert.equal(last.status, 204, last.text)
-
-      const input = await TaskInput.query().where('taskId', task.id).firstOrFail()
-      assert.equal(input.size, video.length)
-      assert.isTrue((await s3.bytes(input.storageKey)).equals(video))
-      assert.equal((await tus(session, 'HEAD', url)).status, 404)
-      assert.deepEqual(await s3.keys('uploads/'), [])
-    } finally {
-      await server.stop()
-    }
+    await tusUploadInTwoPatches(assert, s3)
+    assert.deepEqual(await s3.keys('uploads/'), [])
   }).timeout(60_000)
 
   test('a store that keeps other bytes than were sent fails the upload and keeps nothing', async ({
