@@ -1,6 +1,7 @@
 import type { Assert } from '@japa/assert'
 import { readFile } from 'node:fs/promises'
 import { databasePath } from '#config/database'
+import generationConfig from '#config/generation'
 import TaskInput from '#models/task_input'
 import Run from '#models/run'
 import taskService from '#services/tasks/task_service'
@@ -15,6 +16,7 @@ import {
 } from '#tests/helpers/app_process'
 import { waitForRun } from '#tests/functional/tasks/helpers'
 import { tus, tusCreate, tusPatch } from '#tests/helpers/tus'
+import type { FakeSyncServer } from '#tests/fakes/sync_server'
 
 /*
  * The object-store journey shared by the DRIVE_DISK=s3 and =gcs suites: the
@@ -187,5 +189,87 @@ export async function tusUploadInTwoPatches(assert: Assert, store: ObjectStoreFa
     return { task, input }
   } finally {
     await server.stop()
+  }
+}
+
+/**
+ * A hosted provider (the sync.so fake, fetching inputs itself) renders a
+ * lipsync task whose video and audio were put straight into the store
+ * (`put`), through the real worker process on the store: the run succeeds,
+ * the provider fetched each input once and whole, and the result is in the
+ * store. `checkFetches` checks the URLs the provider got (store-specific).
+ */
+export async function assertHostedRunFetchesFromStore(
+  assert: Assert,
+  store: ObjectStoreFake,
+  sync: FakeSyncServer,
+  put: (key: string, body: Buffer) => unknown,
+  checkFetches: (urls: URL[]) => void
+) {
+  const forced = generationConfig.provider
+  const syncKey = generationConfig.sync.apiKey
+  generationConfig.provider = 'sync'
+  generationConfig.sync.apiKey = sync.apiKey
+  try {
+    const user = await createUser({ balance: 5000 })
+    const task = await taskService.create(user.id, { name: 'Hosted', model: 'lipsync' })
+    const files = {
+      video: await readFile(await media('video.mp4')),
+      audio: await readFile(await media('audio.mp3')),
+    }
+    for (const [kind, body] of Object.entries(files)) {
+      const key = `tasks/${task.id}/inputs/${kind}`
+      await put(key, body)
+      await TaskInput.create({
+        taskId: task.id,
+        kind: kind as 'video' | 'audio',
+        storageKey: key,
+        originalName: `${kind}.bin`,
+        mimeType: kind === 'video' ? 'video/mp4' : 'audio/mpeg',
+        container: kind === 'video' ? 'mp4' : 'mp3',
+        size: body.length,
+        duration: kind === 'video' ? 2 : 1.5,
+        width: null,
+        height: null,
+      })
+    }
+    const launched = await taskService.launch(user.id, task.id)
+    assert.equal(launched.provider, 'sync')
+
+    const worker = spawnAce(['worker'], {
+      port: await freePort(),
+      databasePath,
+      env: store.appEnv({
+        GENERATION_PROVIDER: 'sync',
+        SYNC_API_KEY: sync.apiKey,
+        SYNC_API_URL: sync.url,
+        SYNC_WEBHOOK_SECRET: '',
+        WORKER_POLL_MS: '50',
+        LOG_LEVEL: 'warn',
+      }),
+    })
+    try {
+      const run = await waitForRun(
+        launched.id,
+        (r) => r.status === 'succeeded' || r.status === 'failed',
+        60_000
+      )
+      assert.equal(run.status, 'succeeded', `${run.errorMessage}\n${worker.lines.join('\n')}`)
+      assert.deepEqual(
+        sync.inputFetches.map((fetched) => [fetched.status, fetched.bytes]),
+        [
+          [200, files.video.length],
+          [200, files.audio.length],
+        ]
+      )
+      checkFetches(sync.inputFetches.map((fetched) => new URL(fetched.url)))
+      const output = await store.bytes(run.outputKey!)
+      assert.equal(output.subarray(4, 8).toString('latin1'), 'ftyp')
+    } finally {
+      await worker.stop()
+    }
+  } finally {
+    generationConfig.provider = forced
+    generationConfig.sync.apiKey = syncKey
   }
 }

@@ -13,15 +13,12 @@ import {
   PASSWORD,
   postFile,
   putFile,
+  assertHostedRunFetchesFromStore,
   startAppOn,
   tusUploadInTwoPatches,
 } from '#tests/helpers/object_store_journey'
 import { crc32c, FakeGcsServer, type GcsRequest } from '#tests/fakes/gcs_server'
 import { FakeSyncServer } from '#tests/fakes/sync_server'
-import { freePort, spawnAce } from '#tests/helpers/app_process'
-import { waitForRun } from '#tests/functional/tasks/helpers'
-import { databasePath } from '#config/database'
-import generationConfig from '#config/generation'
 
 /*
  * DRIVE_DISK=gcs for real: the app (and its worker) run as their own
@@ -348,76 +345,21 @@ test.group('DRIVE_DISK=gcs against a local fake of the GCS JSON API', (group) =>
   }) => {
     const sync = await new FakeSyncServer(await media('video.mp4')).start()
     sync.fetchInputs = true
-    const forced = generationConfig.provider
-    const syncKey = generationConfig.sync.apiKey
-    generationConfig.provider = 'sync'
-    generationConfig.sync.apiKey = sync.apiKey
-    cleanup(async () => {
-      generationConfig.provider = forced
-      generationConfig.sync.apiKey = syncKey
-      await sync.stop()
-    })
-    const user = await createUser({ balance: 5000 })
-    const task = await taskService.create(user.id, { name: 'GCS sync', model: 'lipsync' })
-    const files = {
-      video: await readFile(await media('video.mp4')),
-      audio: await readFile(await media('audio.mp3')),
-    }
-    for (const [kind, body] of Object.entries(files)) {
-      const key = `tasks/${task.id}/inputs/${kind}`
-      gcs.put(key, body)
-      await TaskInput.create({
-        taskId: task.id,
-        kind: kind as 'video' | 'audio',
-        storageKey: key,
-        originalName: `${kind}.bin`,
-        mimeType: kind === 'video' ? 'video/mp4' : 'audio/mpeg',
-        container: kind === 'video' ? 'mp4' : 'mp3',
-        size: body.length,
-        duration: kind === 'video' ? 2 : 1.5,
-        width: null,
-        height: null,
-      })
-    }
-    const launched = await taskService.launch(user.id, task.id)
-    assert.equal(launched.provider, 'sync')
-    const worker = spawnAce(['worker'], {
-      port: await freePort(),
-      databasePath,
-      env: gcs.appEnv({
-        GENERATION_PROVIDER: 'sync',
-        SYNC_API_KEY: sync.apiKey,
-        SYNC_API_URL: sync.url,
-        SYNC_WEBHOOK_SECRET: '',
-        WORKER_POLL_MS: '50',
-        LOG_LEVEL: 'warn',
-      }),
-    })
-    try {
-      const run = await waitForRun(
-        launched.id,
-        (r) => r.status === 'succeeded' || r.status === 'failed',
-        60_000
-      )
-      assert.equal(run.status, 'succeeded', `${run.errorMessage}\n${worker.lines.join('\n')}`)
-      assert.deepEqual(
-        sync.inputFetches.map((fetched) => [fetched.status, fetched.bytes]),
-        [
-          [200, files.video.length],
-          [200, files.audio.length],
-        ]
-      )
-      for (const fetched of sync.inputFetches) {
-        const url = new URL(fetched.url)
-        assert.equal(url.origin, gcs.url, 'straight from the bucket')
-        assert.equal(url.searchParams.get('X-Goog-Algorithm'), 'GOOG4-RSA-SHA256')
-        assert.isAtLeast(Number(url.searchParams.get('X-Goog-Expires')), 6 * 3600)
+    cleanup(() => sync.stop())
+    await assertHostedRunFetchesFromStore(
+      assert,
+      gcs,
+      sync,
+      (key, body) => gcs.put(key, body),
+      (urls) => {
+        for (const url of urls) {
+          assert.equal(url.origin, gcs.url, 'straight from the bucket')
+          assert.equal(url.searchParams.get('X-Goog-Algorithm'), 'GOOG4-RSA-SHA256')
+          assert.isAtLeast(Number(url.searchParams.get('X-Goog-Expires')), 6 * 3600)
+        }
+        assert.deepEqual(gcs.signedRefusals, [])
       }
-      assert.deepEqual(gcs.signedRefusals, [])
-      assert.equal(gcs.bytes(run.outputKey!).subarray(4, 8).toString('latin1'), 'ftyp')
-    } finally {
-      await worker.stop()
-    }
+    )
   }).timeout(120_000)
 
   test('a 503 on a delete is retried: deleting a task leaves none of its files in the bucket', async ({
