@@ -121,18 +121,7 @@ export async function objectStoreJourney(assert: Assert, store: ObjectStoreFake)
     assert.equal(preview.headers.get('content-range'), `bytes 100-1123/${video.length}`)
     assert.isTrue(Buffer.from(await preview.arrayBuffer()).equals(video.subarray(100, 1124)))
 
-    const launch = await web.submit(`/tasks/${task.id}`, `/tasks/${task.id}/runs`, {})
-    assert.equal(launch.status, 302)
-    const launched = await Run.query().where('taskId', task.id).firstOrFail()
-    const run = await waitForRun(
-      launched.id,
-      (r) => r.status === 'succeeded' || r.status === 'failed',
-      60_000
-    )
-    assert.equal(run.status, 'succeeded', `${run.errorMessage}\n${worker.lines.join('\n')}`)
-    const output = await store.bytes(run.outputKey!)
-    assert.equal(output.length, run.outputSize)
-    assert.equal(output.subarray(4, 8).toString('latin1'), 'ftyp')
+    const { run, output } = await launchAndAwaitResult(assert, web, task.id, store, worker.lines)
 
     const download = `/tasks/${task.id}/runs/${run.id}/download`
     const whole = await web.request(download)
@@ -272,4 +261,31 @@ export async function assertHostedRunFetchesFromStore(
     generationConfig.provider = forced
     generationConfig.sync.apiKey = syncKey
   }
+}
+
+/**
+ * Launches `taskId` from its page (as its signed-in owner, `web`) and waits
+ * for the worker (`workerLines`, shown when it fails) to finish the run: it
+ * succeeds and its result is an MP4 of the recorded size in the store.
+ */
+export async function launchAndAwaitResult(
+  assert: Assert,
+  web: WebClient,
+  taskId: string,
+  store: Pick<ObjectStoreFake, 'bytes'>,
+  workerLines: string[]
+) {
+  const launch = await web.submit(`/tasks/${taskId}`, `/tasks/${taskId}/runs`, {})
+  assert.equal(launch.status, 302)
+  const launched = await Run.query().where('taskId', taskId).firstOrFail()
+  const run = await waitForRun(
+    launched.id,
+    (r) => r.status === 'succeeded' || r.status === 'failed',
+    60_000
+  )
+  assert.equal(run.status, 'succeeded', `${run.errorMessage}\n${workerLines.join('\n')}`)
+  const output = await store.bytes(run.outputKey!)
+  assert.equal(output.length, run.outputSize)
+  assert.equal(output.subarray(4, 8).toString('latin1'), 'ftyp')
+  return { run, output }
 }

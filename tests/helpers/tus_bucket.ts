@@ -5,7 +5,6 @@ import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import { databasePath } from '#config/database'
 import ResumableUpload from '#models/resumable_upload'
-import Run from '#models/run'
 import TaskInput from '#models/task_input'
 import type Task from '#models/task'
 import type User from '#models/user'
@@ -14,8 +13,12 @@ import { createUser } from '#tests/helpers/users'
 import { media } from '#tests/helpers/media'
 import { freePort, spawnAce, type AppProcess } from '#tests/helpers/app_process'
 import { tus, tusCreate, tusMetadata, tusPatch, type TusSession } from '#tests/helpers/tus'
-import { waitForRun } from '#tests/functional/tasks/helpers'
-import { logIn, PASSWORD, type ObjectStoreFake } from '#tests/helpers/object_store_journey'
+import {
+  launchAndAwaitResult,
+  logIn,
+  PASSWORD,
+  type ObjectStoreFake,
+} from '#tests/helpers/object_store_journey'
 
 /*
  * What the suites of resumable uploads into a bucket (DRIVE_DISK=s3 and
@@ -193,18 +196,7 @@ export async function assertWorkerRendersAndSweeps(
   })
   try {
     const web = await logIn(server, user.email)
-    const launch = await web.submit(`/tasks/${task.id}`, `/tasks/${task.id}/runs`, {})
-    assert.equal(launch.status, 302)
-    const launched = await Run.query().where('taskId', task.id).firstOrFail()
-    const run = await waitForRun(
-      launched.id,
-      (r) => r.status === 'succeeded' || r.status === 'failed',
-      60_000
-    )
-    assert.equal(run.status, 'succeeded', `${run.errorMessage}\n${worker.lines.join('\n')}`)
-    const output = await bucket.bytes(run.outputKey!)
-    assert.equal(output.length, run.outputSize)
-    assert.equal(output.subarray(4, 8).toString('latin1'), 'ftyp')
+    await launchAndAwaitResult(assert, web, task.id, bucket, worker.lines)
 
     const deadline = Date.now() + 30_000
     while (Date.now() < deadline && (await ResumableUpload.find(abandonedId))) {
