@@ -32,7 +32,6 @@ import { spawn, spawnSync } from 'node:child_process'
 import {
   createReadStream,
   existsSync,
-  mkdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -43,12 +42,10 @@ import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { updateBenchmarkSection } from './report.js'
+import { appEnv, makeSource, MB, median, optionFrom, rssOf, runnerWith } from './upload_kit.js'
 
 const args = process.argv.slice(2)
-const option = (name, fallback) => {
-  const index = args.indexOf(`--${name}`)
-  return index === -1 ? fallback : args[index + 1]
-}
+const option = optionFrom(args)
 const sizeMb = Number(option('size-mb', 1024))
 const rounds = Number(option('rounds', 3))
 const profile = args.includes('--profile')
@@ -58,55 +55,20 @@ const clientName = option('client', hasCurl ? 'curl' : 'node')
 const port = 3391
 const base = `http://127.0.0.1:${port}`
 const work = `${process.cwd()}/tmp/bench-upload`
-const source = `${work}/source-${sizeMb}mb.mkv`
-const MB = 1024 * 1024
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100)
 
-const env = {
-  ...process.env,
-  NODE_ENV: 'production',
-  PORT: String(port),
-  HOST: '127.0.0.1',
-  APP_URL: base,
-  LOG_LEVEL: 'warn',
-  DATABASE_PATH: `${work}/bench.sqlite3`,
-  SESSION_DRIVER: 'cookie',
-  MAIL_MAILER: 'dev',
-  MAILBOX_PATH: `${work}/mailbox`,
-  STORAGE_PATH: `${work}/storage`,
-  DRIVE_DISK: 'fs',
-  WORKER_IN_PROCESS: 'false',
-  GENERATION_PROVIDER: 'local',
+const env = appEnv({
+  port,
+  work,
   /* Room for the 1 GB file (the product limit is 500 MB). */
-  UPLOAD_MAX_VIDEO_MB: String(sizeMb + 64),
-}
-
-function run(cmd, cmdArgs, options = {}) {
-  const result = spawnSync(cmd, cmdArgs, { stdio: 'inherit', env, ...options })
-  if (result.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed`)
-}
-
-/** ~sizeMb of uncompressed 720p frames: a real video that ffprobe accepts, made fast. */
-function makeSource() {
-  mkdirSync(work, { recursive: true })
-  if (existsSync(source) && statSync(source).size >= sizeMb * MB * 0.99) return
-  const frameBytes = 1280 * 720 * 1.5
-  const frames = Math.ceil((sizeMb * MB) / frameBytes)
-  console.log(`making ${source} (${frames} raw 720p frames)…`)
-  // prettier-ignore
-  run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25',
-    '-frames:v', String(frames), '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-f', 'matroska', source])
-}
+  extra: { UPLOAD_MAX_VIDEO_MB: String(sizeMb + 64) },
+})
+const run = runnerWith(env)
 
 /** CPU seconds (user + system, all threads) the process has used so far. */
 function cpuOf(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
-}
-
-function rssOf(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024
 }
 
 async function readAll(path) {
@@ -124,13 +86,7 @@ function timeCp() {
   return seconds
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
-makeSource()
+const source = makeSource(work, sizeMb)
 const bytes = statSync(source).size
 const sizeText = `${(bytes / MB).toFixed(0)} MB`
 /* The source in the page cache for every measurement. */

@@ -32,13 +32,12 @@
  *
  *   node bin/bench/uploads.js [--size-mb 1024] [--rounds 2] [--users 20] [--disk fs|s3|gcs]
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import {
   createReadStream,
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   rmSync,
   statSync,
 } from 'node:fs'
@@ -47,12 +46,10 @@ import { request } from 'node:http'
 import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { updateBenchmarkSection } from './report.js'
+import { appEnv, makeSource, MB, median, optionFrom, rssOf, runnerWith } from './upload_kit.js'
 
 const args = process.argv.slice(2)
-const option = (name, fallback) => {
-  const index = args.indexOf(`--${name}`)
-  return index === -1 ? fallback : args[index + 1]
-}
+const option = optionFrom(args)
 const sizeMb = Number(option('size-mb', 1024))
 const rounds = Number(option('rounds', 2))
 const users = Number(option('users', 20))
@@ -65,62 +62,23 @@ const port = 3393
 const proxyPort = port + 1
 const base = `http://127.0.0.1:${port}`
 const work = `${process.cwd()}/tmp/bench-uploads`
-const MB = 1024 * 1024
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123456789'
 
-const env = {
-  ...process.env,
-  NODE_ENV: 'production',
-  PORT: String(port),
-  HOST: '127.0.0.1',
-  APP_URL: base,
-  LOG_LEVEL: 'warn',
-  DATABASE_PATH: `${work}/bench.sqlite3`,
-  SESSION_DRIVER: 'cookie',
-  MAIL_MAILER: 'dev',
-  MAILBOX_PATH: `${work}/mailbox`,
-  STORAGE_PATH: `${work}/storage`,
-  DRIVE_DISK: 'fs',
-  /* The server's temp folder, measured on S3 (where the tus store buffers parts). */
-  TMPDIR: `${work}/server-tmp`,
-  WORKER_IN_PROCESS: 'false',
-  GENERATION_PROVIDER: 'local',
-  ADMIN_TOKEN,
-  TRUSTED_PROXIES: '127.0.0.1',
-  /* Room for the 1 GB file (the product limit is 500 MB). */
-  UPLOAD_MAX_VIDEO_MB: String(Math.max(sizeMb, 500) + 64),
-  /* Logins of 20 users from one address in a few seconds. */
-  LIMITER_STORE: 'memory',
-}
-
-function run(cmd, cmdArgs, options = {}) {
-  const result = spawnSync(cmd, cmdArgs, { stdio: 'inherit', env, ...options })
-  if (result.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed`)
-}
-
-/** ~mb of uncompressed 720p frames: a real video ffprobe accepts, made fast. */
-function makeSource(mb) {
-  mkdirSync(work, { recursive: true })
-  const path = `${work}/source-${mb}mb.mkv`
-  if (existsSync(path) && statSync(path).size >= mb * MB * 0.99) return path
-  const frames = Math.ceil((mb * MB) / (1280 * 720 * 1.5))
-  console.log(`making ${path} (${frames} raw 720p frames)…`)
-  // prettier-ignore
-  run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25',
-    '-frames:v', String(frames), '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-f', 'matroska', path])
-  return path
-}
-
-function rssOf(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
+const env = appEnv({
+  port,
+  work,
+  extra: {
+    /* The server's temp folder, measured on S3 (where the tus store buffers parts). */
+    TMPDIR: `${work}/server-tmp`,
+    ADMIN_TOKEN,
+    TRUSTED_PROXIES: '127.0.0.1',
+    /* Room for the 1 GB file (the product limit is 500 MB). */
+    UPLOAD_MAX_VIDEO_MB: String(Math.max(sizeMb, 500) + 64),
+    /* Logins of 20 users from one address in a few seconds. */
+    LIMITER_STORE: 'memory',
+  },
+})
+const run = runnerWith(env)
 
 /**
  * A cookie session of one user (signed up, activated through the admin API,
@@ -389,9 +347,9 @@ function tempBytes() {
 /* The app runs from the source in production mode: its pages need the built assets. */
 if (!existsSync('public/assets/.vite/manifest.json')) run('npx', ['vite', 'build'])
 
-const big = makeSource(sizeMb)
-const half = onBucket ? big : makeSource(500)
-const small = makeSource(100)
+const big = makeSource(work, sizeMb)
+const half = onBucket ? big : makeSource(work, 500)
+const small = makeSource(work, 100)
 const bytes = statSync(big).size
 const loadAtStart = loadavg()[0]
 const fakeStore = onS3 ? await startFakeS3() : onGcs ? await startFakeGcs() : null
