@@ -4,6 +4,9 @@ import { rm } from 'node:fs/promises'
 import db from '@adonisjs/lucid/services/db'
 import { setTimeout as sleep } from 'node:timers/promises'
 import app from '@adonisjs/core/services/app'
+import type { Group } from '@japa/runner/core'
+import { databasePath } from '#config/database'
+import { TEST_PASSWORD } from '#tests/helpers/users'
 
 /*
  * The real app as a child process (bin/server.ts or an Ace command), for
@@ -203,4 +206,25 @@ export class WebClient {
       body: new URLSearchParams({ ...fields, _csrf: csrf }).toString(),
     })
   }
+}
+
+/** A client signed in as `email` through the login form (throws unless it lands on /tasks). */
+export async function logIn(server: AppProcess, email: string, password = TEST_PASSWORD) {
+  const web = new WebClient(server)
+  const login = await web.submit('/login', '/login', { email, password })
+  if (login.headers.get('location') !== '/tasks') throw new Error('login failed')
+  return web
+}
+
+/**
+ * The app as its own process for the tests of `group` (started before
+ * them, killed after them); call the returned function for it.
+ */
+export function serveAppFor(group: Group, env: Record<string, string>) {
+  let server: AppProcess | null = null
+  group.setup(async () => {
+    server = await startServer({ port: await freePort(), databasePath, env })
+    return () => server!.stop('SIGKILL').then(() => {})
+  })
+  return () => server!
 }

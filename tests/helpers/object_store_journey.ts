@@ -5,15 +5,9 @@ import generationConfig from '#config/generation'
 import TaskInput from '#models/task_input'
 import Run from '#models/run'
 import taskService from '#services/tasks/task_service'
-import { createUser } from '#tests/helpers/users'
+import { createUser, TEST_PASSWORD } from '#tests/helpers/users'
 import { media } from '#tests/helpers/media'
-import {
-  freePort,
-  spawnAce,
-  startServer,
-  WebClient,
-  type AppProcess,
-} from '#tests/helpers/app_process'
+import { freePort, logIn, spawnAce, startServer, type WebClient } from '#tests/helpers/app_process'
 import { waitForRun } from '#tests/functional/tasks/helpers'
 import { tus, tusCreate, tusPatch } from '#tests/helpers/tus'
 import type { FakeSyncServer } from '#tests/fakes/sync_server'
@@ -24,20 +18,14 @@ import type { FakeSyncServer } from '#tests/fakes/sync_server'
  * fake of the store, and every byte is checked in the store itself.
  */
 
-export const PASSWORD = 'correct horse battery'
+export const PASSWORD = TEST_PASSWORD
+export { logIn }
 
 /** What a journey needs from a local store: the app's env and a direct look inside. */
 export type ObjectStoreFake = {
   appEnv(extra?: Record<string, string>): Record<string, string>
   bytes(key: string): Buffer | Promise<Buffer>
   keys(prefix?: string): string[] | Promise<string[]>
-}
-
-export async function logIn(server: AppProcess, email: string) {
-  const web = new WebClient(server)
-  const login = await web.submit('/login', '/login', { email, password: PASSWORD })
-  if (login.headers.get('location') !== '/tasks') throw new Error('login failed')
-  return web
 }
 
 /** The page's uploader: a raw PUT of the file. */

@@ -1,12 +1,10 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
-import { databasePath } from '#config/database'
 import { freshState } from '#tests/helpers/db'
-import { createUser } from '#tests/helpers/users'
+import { createUser, TEST_PASSWORD as PASSWORD } from '#tests/helpers/users'
 import { linkFromLatestMail, mailsTo, pathOf } from '#tests/helpers/mailbox'
-import { freePort, startServer, WebClient, type AppProcess } from '#tests/helpers/app_process'
+import { serveAppFor, WebClient, type AppProcess } from '#tests/helpers/app_process'
 
-const PASSWORD = 'correct horse battery'
 const WRONG = 'not the password'
 
 /*
@@ -50,24 +48,16 @@ const throttleMails = (email: string) =>
 
 test.group('Login throttle per account, across IPs', (group) => {
   freshState(group)
-  let server: AppProcess
-  group.setup(async () => {
-    server = await startServer({
-      port: await freePort(),
-      databasePath,
-      env: { SESSION_DRIVER: 'cookie', TRUSTED_PROXIES: '127.0.0.1' },
-    })
-    return () => server.stop('SIGKILL').then(() => {})
-  })
+  const server = serveAppFor(group, { SESSION_DRIVER: 'cookie', TRUSTED_PROXIES: '127.0.0.1' })
 
   test('20 wrong passwords from 20 IPs pause logins from new devices; one mail to the owner', async ({
     assert,
   }) => {
     const user = await createUser({ email: 'target@example.com', password: PASSWORD })
-    await attack(server, user.email, 20)
+    await attack(server(), user.email, 20)
 
     /* The right password, from a new device and a new IP: refused, with a clear message. */
-    const blocked = await login(new WebClient(server), user.email, PASSWORD)
+    const blocked = await login(new WebClient(server()), user.email, PASSWORD)
     assert.equal(blocked.status, 429)
     assert.isAbove(Number(blocked.response.headers.get('retry-after')), 0)
     const page = await blocked.response.text()
@@ -75,7 +65,7 @@ test.group('Login throttle per account, across IPs', (group) => {
     assert.include(page, 'a device you have logged in with before')
     assert.include(page, 'href="/forgot-password"')
 
-    const more = await login(new WebClient(server), user.email, WRONG)
+    const more = await login(new WebClient(server()), user.email, WRONG)
     assert.equal(more.status, 429)
     const alerts = await throttleMails(user.email)
     assert.lengthOf(alerts, 1, 'one mail per block, however many attempts')
@@ -88,12 +78,12 @@ test.group('Login throttle per account, across IPs', (group) => {
     assert,
   }) => {
     const user = await createUser({ email: 'owner@example.com', password: PASSWORD })
-    const laptop = new WebClient(server)
+    const laptop = new WebClient(server())
     assert.equal((await login(laptop, user.email, PASSWORD)).location, '/tasks')
     await logOut(laptop)
 
-    await attack(server, user.email, 20)
-    assert.equal((await login(new WebClient(server), user.email, PASSWORD)).status, 429)
+    await attack(server(), user.email, 20)
+    assert.equal((await login(new WebClient(server()), user.email, PASSWORD)).status, 429)
 
     const again = await login(laptop, user.email, PASSWORD)
     assert.equal(again.location, '/tasks')
@@ -102,7 +92,7 @@ test.group('Login throttle per account, across IPs', (group) => {
     /* The device is known for that account only: another paused account stays paused on it. */
     await logOut(laptop)
     const other = await createUser({ email: 'other@example.com', password: PASSWORD })
-    await attack(server, other.email, 20)
+    await attack(server(), other.email, 20)
     assert.equal((await login(laptop, other.email, PASSWORD)).status, 429)
   })
 
@@ -110,7 +100,7 @@ test.group('Login throttle per account, across IPs', (group) => {
     assert,
   }) => {
     const user = await createUser({ email: 'device@example.com', password: PASSWORD })
-    const laptop = new WebClient(server)
+    const laptop = new WebClient(server())
     await login(laptop, user.email, PASSWORD)
     await logOut(laptop)
     for (let index = 0; index < 10; index++) await login(laptop, user.email, WRONG)
@@ -118,15 +108,15 @@ test.group('Login throttle per account, across IPs', (group) => {
     assert.equal(tooMany.status, 429)
     assert.include(await tooMany.response.text(), 'Too many failed logins on this device')
 
-    assert.equal((await login(new WebClient(server), user.email, PASSWORD)).location, '/tasks')
+    assert.equal((await login(new WebClient(server()), user.email, PASSWORD)).location, '/tasks')
     assert.lengthOf(await throttleMails(user.email), 0)
   })
 
   test('an unknown email is throttled the same way (no enumeration) and mails nobody', async ({
     assert,
   }) => {
-    await attack(server, 'nobody@example.com', 20)
-    const blocked = await login(new WebClient(server), 'nobody@example.com', PASSWORD)
+    await attack(server(), 'nobody@example.com', 20)
+    const blocked = await login(new WebClient(server()), 'nobody@example.com', PASSWORD)
     assert.equal(blocked.status, 429)
     assert.include(await blocked.response.text(), 'Too many failed logins for this account')
     assert.lengthOf(await db.from('mail_outbox'), 0)
@@ -134,8 +124,8 @@ test.group('Login throttle per account, across IPs', (group) => {
 
   test('resetting the password by mail lifts the block for new devices', async ({ assert }) => {
     const user = await createUser({ email: 'reset@example.com', password: PASSWORD })
-    await attack(server, user.email, 20)
-    const web = new WebClient(server)
+    await attack(server(), user.email, 20)
+    const web = new WebClient(server())
     await web.submit('/forgot-password', '/forgot-password', { email: user.email })
     const reset = pathOf(await linkFromLatestMail(user.email, '/reset-password/'))
     const changed = await web.submit(reset, reset, {

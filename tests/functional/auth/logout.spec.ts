@@ -1,49 +1,31 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import type { Session } from '@adonisjs/session'
-import { databasePath } from '#config/database'
 import Task from '#models/task'
 import sessionGuard, { IDLE_LIMIT_MS, SESSION_KEYS } from '#services/session_guard'
 import { freshState, travel } from '#tests/helpers/db'
 import { signedIn } from '#tests/helpers/auth'
-import { createUser } from '#tests/helpers/users'
-import { freePort, startServer, WebClient, type AppProcess } from '#tests/helpers/app_process'
-
-const PASSWORD = 'correct horse battery'
+import { createUser, TEST_PASSWORD as PASSWORD } from '#tests/helpers/users'
+import { logIn, serveAppFor, type WebClient } from '#tests/helpers/app_process'
 
 /*
  * Against a real server with the production session store (the encrypted
  * cookie), because that is where a logout used to leave copies working:
  * a copy of the cookies is all an attacker has.
  */
-async function logIn(server: AppProcess, email: string) {
-  const web = new WebClient(server)
-  const login = await web.submit('/login', '/login', { email, password: PASSWORD })
-  if (login.headers.get('location') !== '/tasks') throw new Error('login failed')
-  return web
-}
-
 async function post(web: WebClient, formPath: string, action: string, fields = {}) {
   return web.submit(formPath, action, fields)
 }
 
 test.group('Logout ends the session on the server (cookie store)', (group) => {
   freshState(group)
-  let server: AppProcess
-  group.setup(async () => {
-    server = await startServer({
-      port: await freePort(),
-      databasePath,
-      env: { SESSION_DRIVER: 'cookie' },
-    })
-    return () => server.stop('SIGKILL').then(() => {})
-  })
+  const server = serveAppFor(group, { SESSION_DRIVER: 'cookie' })
 
   test('a copy of the cookies taken before logout opens nothing and creates nothing', async ({
     assert,
   }) => {
     const user = await createUser({ password: PASSWORD })
-    const web = await logIn(server, user.email)
+    const web = await logIn(server(), user.email)
     const csrf = await web.csrfToken('/tasks/new')
     const copy = web.copy()
     assert.equal((await copy.get('/tasks')).status, 200)
@@ -55,7 +37,7 @@ test.group('Logout ends the session on the server (cookie store)', (group) => {
     assert.equal(page.status, 302)
     assert.equal(page.headers.get('location'), '/login')
 
-    /* The copy again (its cookie as it was, not the signed-out one the server just sent). */
+    /* The copy again (its cookie as it was, not the signed-out one the server() just sent). */
     const stolen = web.copy()
     const create = await stolen.request('/tasks', {
       method: 'POST',
@@ -71,8 +53,8 @@ test.group('Logout ends the session on the server (cookie store)', (group) => {
     assert,
   }) => {
     const user = await createUser({ password: PASSWORD })
-    const laptop = await logIn(server, user.email)
-    const phone = await logIn(server, user.email)
+    const laptop = await logIn(server(), user.email)
+    const phone = await logIn(server(), user.email)
     const copyOfLaptop = laptop.copy()
 
     const page = await (await laptop.get('/tasks')).text()
@@ -88,7 +70,7 @@ test.group('Logout ends the session on the server (cookie store)', (group) => {
     assert.equal((await copyOfLaptop.get('/tasks')).headers.get('location'), '/login')
 
     /* The phone can simply log in again. */
-    const again = await logIn(server, user.email)
+    const again = await logIn(server(), user.email)
     assert.equal((await again.get('/tasks')).status, 200)
     assert.equal((await laptop.get('/tasks')).status, 200)
   })

@@ -1,21 +1,18 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import hash from '@adonisjs/core/services/hash'
-import { databasePath } from '#config/database'
 import User from '#models/user'
 import Run from '#models/run'
 import mediaStorage from '#integrations/storage/media_storage'
 import taskService from '#services/tasks/task_service'
 import { deletedEmail } from '#services/account_deletion'
 import { freshState } from '#tests/helpers/db'
-import { createUser } from '#tests/helpers/users'
+import { createUser, TEST_PASSWORD as PASSWORD } from '#tests/helpers/users'
 import { signedIn } from '#tests/helpers/auth'
 import { deliverMails, mailsTo } from '#tests/helpers/mailbox'
 import { assertLedgerInvariant } from '#tests/helpers/invariants'
 import { seededTask } from '#tests/functional/tasks/helpers'
-import { freePort, startServer, WebClient, type AppProcess } from '#tests/helpers/app_process'
-
-const PASSWORD = 'correct horse battery'
+import { serveAppFor, WebClient, type AppProcess } from '#tests/helpers/app_process'
 
 async function logIn(server: AppProcess, email: string, password = PASSWORD) {
   const web = new WebClient(server)
@@ -252,22 +249,14 @@ test.group('Account page', (group) => {
 
 test.group('Account page with real sessions (cookie store)', (group) => {
   freshState(group)
-  let server: AppProcess
-  group.setup(async () => {
-    server = await startServer({
-      port: await freePort(),
-      databasePath,
-      env: { SESSION_DRIVER: 'cookie' },
-    })
-    return () => server.stop('SIGKILL').then(() => {})
-  })
+  const server = serveAppFor(group, { SESSION_DRIVER: 'cookie' })
 
   test('a password change keeps this session, ends the other one and mails a notice', async ({
     assert,
   }) => {
     const user = await createUser({ password: PASSWORD })
-    const here = await logIn(server, user.email)
-    const there = await logIn(server, user.email)
+    const here = await logIn(server(), user.email)
+    const there = await logIn(server(), user.email)
     assert.equal(here.location, '/tasks')
     assert.equal((await there.web.get('/tasks')).status, 200)
 
@@ -282,8 +271,8 @@ test.group('Account page with real sessions (cookie store)', (group) => {
     assert.equal(other.status, 302, 'the other session ended')
     assert.equal(other.headers.get('location'), '/login')
 
-    assert.equal((await logIn(server, user.email)).location, '/login', 'old password refused')
-    assert.equal((await logIn(server, user.email, 'a brand new password')).location, '/tasks')
+    assert.equal((await logIn(server(), user.email)).location, '/login', 'old password refused')
+    assert.equal((await logIn(server(), user.email, 'a brand new password')).location, '/tasks')
     const mails = (await mailsTo(user.email)).filter((mail) =>
       mail.subject.includes('password was changed')
     )
@@ -292,13 +281,13 @@ test.group('Account page with real sessions (cookie store)', (group) => {
 
   test('after deletion the account cannot log in and every session is over', async ({ assert }) => {
     const user = await createUser({ password: PASSWORD })
-    const here = await logIn(server, user.email)
-    const there = await logIn(server, user.email)
+    const here = await logIn(server(), user.email)
+    const there = await logIn(server(), user.email)
     const deleted = await here.web.submit('/account', '/account/delete', { password: PASSWORD })
     assert.equal(deleted.headers.get('location'), '/login')
     assert.equal((await there.web.get('/tasks')).status, 302)
     assert.equal((await here.web.get('/tasks')).status, 302)
-    assert.equal((await logIn(server, user.email)).location, '/login')
+    assert.equal((await logIn(server(), user.email)).location, '/login')
   })
 })
 
