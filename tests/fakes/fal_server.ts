@@ -183,9 +183,7 @@ export class FakeFalServer extends HostedProviderFake {
       body?: string
     } = {}
   ) {
-    const job = this.jobs.get(id)
-    if (!job) throw new Error(`no job ${id}`)
-    job.webhooksSent += 1
+    const job = this.webhookJob(id)
     const [status, result] = job.phase >= 2 ? this.result(job) : [200, null]
     const body =
       options.body ??

@@ -143,6 +143,36 @@ export abstract class HostedProviderFake {
   /** Sends the provider's signed webhook for a job. */
   abstract sendWebhook(id: string, options?: Record<string, unknown>): Promise<number>
 
+  /**
+   * A status GET of job `id` (sync.so, Replicate): an injected fault, the
+   * provider's own 404 body `notFound` for an unknown or forgotten job, else
+   * the job moved one step along and shown as `view` shows it.
+   */
+  protected async answerStatus(
+    res: ServerResponse,
+    id: string,
+    notFound: unknown,
+    view: (job: FakeJob) => unknown
+  ) {
+    if (await this.fault('status', res)) return true
+    const job = this.jobs.get(id)
+    if (!job || job.outcome === 'forget') {
+      this.json(res, 404, notFound)
+      return true
+    }
+    this.advance(job)
+    this.json(res, 200, view(job))
+    return true
+  }
+
+  /** The job a webhook is about to be sent for, counted. */
+  protected webhookJob(id: string) {
+    const job = this.jobs.get(id)
+    if (!job) throw new Error(`no job ${id}`)
+    job.webhooksSent += 1
+    return job
+  }
+
   protected newId(prefix = '') {
     this.counter += 1
     return `${prefix}${this.counter.toString(36)}${Math.random().toString(36).slice(2, 10)}`

@@ -116,15 +116,7 @@ export class FakeReplicateServer extends HostedProviderFake {
     }
     const one = /^\/v1\/predictions\/(\w+)$/.exec(url.pathname)
     if (one && req.method === 'GET') {
-      if (await this.fault('status', res)) return true
-      const job = this.jobs.get(one[1])
-      if (!job || job.outcome === 'forget') {
-        this.json(res, 404, { detail: 'Not found.' })
-        return true
-      }
-      this.advance(job)
-      this.json(res, 200, this.view(job))
-      return true
+      return this.answerStatus(res, one[1], { detail: 'Not found.' }, (job) => this.view(job))
     }
     return false
   }
@@ -140,9 +132,7 @@ export class FakeReplicateServer extends HostedProviderFake {
       body?: string
     } = {}
   ) {
-    const job = this.jobs.get(id)
-    if (!job) throw new Error(`no job ${id}`)
-    job.webhooksSent += 1
+    const job = this.webhookJob(id)
     const body = options.body ?? JSON.stringify(this.view(job))
     const webhookId = options.webhookId ?? `msg_${randomBytes(8).toString('hex')}`
     const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000))

@@ -91,15 +91,9 @@ export class FakeSyncServer extends HostedProviderFake {
     }
     const one = /^\/v2\/generate\/([\w-]+)$/.exec(url.pathname)
     if (one && req.method === 'GET') {
-      if (await this.fault('status', res)) return true
-      const job = this.jobs.get(one[1])
-      if (!job || job.outcome === 'forget') {
-        this.json(res, 404, { message: 'Generation not found' })
-        return true
-      }
-      this.advance(job)
-      this.json(res, 200, this.view(job))
-      return true
+      return this.answerStatus(res, one[1], { message: 'Generation not found' }, (job) =>
+        this.view(job)
+      )
     }
     return false
   }
@@ -114,9 +108,7 @@ export class FakeSyncServer extends HostedProviderFake {
       body?: string
     } = {}
   ) {
-    const job = this.jobs.get(id)
-    if (!job) throw new Error(`no job ${id}`)
-    job.webhooksSent += 1
+    const job = this.webhookJob(id)
     const body = options.body ?? JSON.stringify(this.view(job))
     const t = String(options.timestamp ?? Math.floor(Date.now() / 1000))
     const v1 = syncSignature(options.secret ?? this.webhookSecret, t, body)
