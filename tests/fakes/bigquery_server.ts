@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { FakeHttpServer } from '#tests/fakes/fake_http_server'
 
 /*
  * A fake BigQuery REST API over real HTTP, enough for what
@@ -101,8 +101,7 @@ function validate(fields: Field[], value: Record<string, any>, prefix = ''): str
 }
 
 export class FakeBigQueryServer {
-  private server?: Server
-  private sockets = new Set<Socket>()
+  private http = new FakeHttpServer((req, res) => void this.handle(req, res))
   port = 0
 
   /** up: normal; down: every call answers 503 (see also `refuseConnections`). */
@@ -124,24 +123,13 @@ export class FakeBigQueryServer {
   }
 
   async start(port = 0) {
-    this.server = createServer((req, res) => void this.handle(req, res))
-    this.server.keepAliveTimeout = 60_000
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket)
-      socket.on('close', () => this.sockets.delete(socket))
-    })
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve))
-    this.port = (this.server!.address() as { port: number }).port
+    this.http.server.keepAliveTimeout = 60_000
+    this.port = await this.http.listen(port)
     return this
   }
 
   async stop() {
-    for (const socket of this.sockets) socket.destroy()
-    const server = this.server
-    this.server = undefined
-    await new Promise<void>((resolve) =>
-      server?.listening ? server.close(() => resolve()) : resolve()
-    )
+    await this.http.close()
   }
 
   /** Stops listening: clients get ECONNREFUSED until `acceptConnections`. */

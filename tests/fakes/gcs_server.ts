@@ -1,6 +1,6 @@
 import { createHash, createVerify, generateKeyPairSync, randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import { FakeHttpServer } from '#tests/fakes/fake_http_server'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -144,8 +144,7 @@ export class FakeGcsServer {
   /** Signed-URL reads refused, with the reason (XML error code). */
   readonly signedRefusals: string[] = []
   private objects = new Map<string, StoredObject>()
-  private server: Server | null = null
-  private sockets = new Set<Socket>()
+  private http: FakeHttpServer | null = null
   private directory = ''
   private publicKey = ''
   private uploadFailures = 0
@@ -160,20 +159,14 @@ export class FakeGcsServer {
     this.directory = await mkdtemp(join(tmpdir(), 'vgen-gcs-'))
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
     this.publicKey = publicKey.export({ type: 'spki', format: 'pem' }).toString()
-    this.server = createServer((request, response) => {
+    this.http = new FakeHttpServer((request, response) => {
       this.handle(request, response).catch((error) => {
         if (!response.headersSent)
           this.json(response, 500, jsonError(500, 'backendError', String(error)))
         else response.destroy()
       })
     })
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket)
-      socket.once('close', () => this.sockets.delete(socket))
-    })
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
-    const { port } = this.server.address() as { port: number }
-    this.url = `http://127.0.0.1:${port}`
+    this.url = `http://127.0.0.1:${await this.http.listen()}`
     this.keyFile = join(this.directory, 'service-account.json')
     await writeFile(
       this.keyFile,
@@ -192,10 +185,7 @@ export class FakeGcsServer {
   }
 
   async stop() {
-    for (const socket of this.sockets) socket.destroy()
-    await new Promise<void>((resolve) =>
-      this.server ? this.server.close(() => resolve()) : resolve()
-    )
+    await this.http?.close()
     await rm(this.directory, { recursive: true, force: true })
   }
 

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { FakeHttpServer } from '#tests/fakes/fake_http_server'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -50,33 +50,25 @@ export class FakeGenerationServer {
   inputFetches: { url: string; status: number; bytes: number }[] = []
   requests: { method: string; path: string; authorized: boolean }[] = []
 
-  private server: Server
-  private sockets = new Set<Socket>()
+  private http: FakeHttpServer
   private counter = 0
 
   constructor(private outputFile: string) {
-    this.server = createServer((req, res) => {
+    this.http = new FakeHttpServer((req, res) => {
       this.handle(req, res).catch((error) => {
         if (!res.headersSent) res.writeHead(500)
         res.end(String(error))
       })
     })
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket)
-      socket.on('close', () => this.sockets.delete(socket))
-    })
   }
 
   async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
-    const address = this.server.address() as { port: number }
-    this.url = `http://127.0.0.1:${address.port}`
+    this.url = `http://127.0.0.1:${await this.http.listen()}`
     return this
   }
 
   async stop() {
-    for (const socket of this.sockets) socket.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await this.http.close()
   }
 
   /** Back to defaults between tests (the server keeps running). */

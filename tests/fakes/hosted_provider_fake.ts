@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { FakeHttpServer } from '#tests/fakes/fake_http_server'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -72,34 +72,27 @@ export abstract class HostedProviderFake {
   /** Job ids whose output download stalls after the headers (a slow storage host). */
   stalledOutputs = new Set<string>()
   private faults: { kind: CallKind; type: FaultType; retryAfter?: string }[] = []
-  private server: Server
-  private sockets = new Set<Socket>()
+  private http: FakeHttpServer
   private timers = new Set<NodeJS.Timeout>()
   protected counter = 0
 
   constructor(protected outputFile: string) {
-    this.server = createServer((req, res) => {
+    this.http = new FakeHttpServer((req, res) => {
       this.dispatch(req, res).catch((error) => {
         if (!res.headersSent) res.writeHead(500)
         res.end(String(error))
       })
     })
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket)
-      socket.on('close', () => this.sockets.delete(socket))
-    })
   }
 
   async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`
+    this.url = `http://127.0.0.1:${await this.http.listen()}`
     return this
   }
 
   async stop() {
     for (const timer of this.timers) clearTimeout(timer)
-    for (const socket of this.sockets) socket.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await this.http.close()
   }
 
   reset() {
