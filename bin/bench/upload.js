@@ -42,7 +42,16 @@ import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { updateBenchmarkSection } from './report.js'
-import { appEnv, makeSource, MB, median, optionFrom, rssOf, runnerWith } from './upload_kit.js'
+import {
+  appEnv,
+  formSession,
+  makeSource,
+  MB,
+  median,
+  optionFrom,
+  rssOf,
+  runnerWith,
+} from './upload_kit.js'
 
 const args = process.argv.slice(2)
 const option = optionFrom(args)
@@ -356,33 +365,8 @@ async function createTask(session) {
 
 /* Signs up, activates through the mailed link, logs in; returns a tiny cookie session. */
 async function signUpAndLogIn() {
-  const jar = new Map()
-  const keep = (response) => {
-    for (const header of response.headers.getSetCookie()) {
-      const [pair] = header.split(';')
-      const index = pair.indexOf('=')
-      jar.set(pair.slice(0, index), pair.slice(index + 1))
-    }
-  }
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
-  const csrf = async (path) => {
-    const response = await fetch(base + path, { headers: { cookie: cookie() } })
-    keep(response)
-    return (await response.text()).match(/name='_csrf' value='([^']+)'/)[1]
-  }
-  const post = async (formPath, path, form) => {
-    /* The token first: fetching the form may set the session cookie the POST must carry. */
-    const token = await csrf(formPath)
-    const response = await fetch(base + path, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': cookie() },
-      body: new URLSearchParams({ _csrf: token, ...form }),
-    })
-    keep(response)
-    return response
-  }
-  const session = { cookie, csrf, post }
+  const session = formSession(base)
+  const { post } = session
   const password = 'bench password 1'
   await post('/signup', '/signup', {
     email: 'upload-bench@example.com',

@@ -70,3 +70,42 @@ export const median = (values) => {
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
+
+/**
+ * A browser-like session on the app at `base`: a cookie jar, the CSRF token
+ * of a page, and form posts that carry both (plus `headers` on every call,
+ * e.g. the X-Forwarded-For of one client).
+ */
+export function formSession(base, headers = {}) {
+  const jar = new Map()
+  const keep = (response) => {
+    for (const header of response.headers.getSetCookie()) {
+      const [pair] = header.split(';')
+      const index = pair.indexOf('=')
+      jar.set(pair.slice(0, index), pair.slice(index + 1))
+    }
+  }
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+  const csrf = async (path) => {
+    const response = await fetch(base + path, { headers: { ...headers, cookie: cookie() } })
+    keep(response)
+    return (await response.text()).match(/name='_csrf' value='([^']+)'/)[1]
+  }
+  const post = async (formPath, path, form) => {
+    /* The token first: fetching the form may set the session cookie the POST must carry. */
+    const token = await csrf(formPath)
+    const response = await fetch(base + path, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        ...headers,
+        'content-type': 'application/x-www-form-urlencoded',
+        'cookie': cookie(),
+      },
+      body: new URLSearchParams({ _csrf: token, ...form }),
+    })
+    keep(response)
+    return response
+  }
+  return { cookie, csrf, post }
+}

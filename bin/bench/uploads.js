@@ -46,7 +46,16 @@ import { request } from 'node:http'
 import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { updateBenchmarkSection } from './report.js'
-import { appEnv, makeSource, MB, median, optionFrom, rssOf, runnerWith } from './upload_kit.js'
+import {
+  appEnv,
+  formSession,
+  makeSource,
+  MB,
+  median,
+  optionFrom,
+  rssOf,
+  runnerWith,
+} from './upload_kit.js'
 
 const args = process.argv.slice(2)
 const option = optionFrom(args)
@@ -86,36 +95,7 @@ const run = runnerWith(env)
  * local proxy), so 20 sign-ups are not one client hitting the rate limits.
  */
 async function userSession(email, ip) {
-  const from = { 'x-forwarded-for': ip }
-  const jar = new Map()
-  const keep = (response) => {
-    for (const header of response.headers.getSetCookie()) {
-      const [pair] = header.split(';')
-      const index = pair.indexOf('=')
-      jar.set(pair.slice(0, index), pair.slice(index + 1))
-    }
-  }
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
-  const csrf = async (path) => {
-    const response = await fetch(base + path, { headers: { ...from, cookie: cookie() } })
-    keep(response)
-    return (await response.text()).match(/name='_csrf' value='([^']+)'/)[1]
-  }
-  const post = async (formPath, path, form) => {
-    const token = await csrf(formPath)
-    const response = await fetch(base + path, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: {
-        ...from,
-        'content-type': 'application/x-www-form-urlencoded',
-        'cookie': cookie(),
-      },
-      body: new URLSearchParams({ _csrf: token, ...form }),
-    })
-    keep(response)
-    return response
-  }
+  const { cookie, csrf, post } = formSession(base, { 'x-forwarded-for': ip })
   const password = 'bench password 1'
   await post('/signup', '/signup', { email, password, passwordConfirmation: password })
   const admin = { 'authorization': `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
